@@ -1,0 +1,99 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Every module is built equally strict (the pattern grpc-swift-2 uses).
+let strictSettings: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("InternalImportsByDefault"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+  name: "lambda-xds",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "lambda-xds", targets: ["lambda-xds"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+    .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+  ],
+  targets: [
+    // Generated from proto/ by scripts/generate-protos.sh; never edited by hand.
+    .target(
+      name: "EnvoyAPI",
+      dependencies: [
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+      ],
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
+    // Versioned, encoded-once Envoy resources and per-node snapshots. Knows Envoy, not Consul.
+    .target(
+      name: "ResourceCache",
+      dependencies: [
+        "EnvoyAPI",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: strictSettings
+    ),
+    // The ADS protocol: a pure per-stream state machine and the gRPC service around it.
+    .target(
+      name: "ADSServer",
+      dependencies: [
+        "EnvoyAPI",
+        "ResourceCache",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strictSettings
+    ),
+    .executableTarget(
+      name: "lambda-xds",
+      dependencies: [
+        "ADSServer",
+        "ResourceCache",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strictSettings
+    ),
+    // Test support: runs real Envoy processes and an in-process xDS server.
+    .target(
+      name: "TestSupport",
+      dependencies: [
+        "ADSServer",
+        "ResourceCache",
+        "EnvoyAPI",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tests/TestSupport",
+      swiftSettings: strictSettings
+    ),
+    .testTarget(
+      name: "ResourceCacheTests",
+      dependencies: ["ResourceCache", "EnvoyAPI"],
+      swiftSettings: strictSettings
+    ),
+    .testTarget(
+      name: "ADSServerTests",
+      dependencies: ["ADSServer", "ResourceCache", "EnvoyAPI", "TestSupport"],
+      swiftSettings: strictSettings
+    ),
+    .testTarget(
+      name: "EnvoyIntegrationTests",
+      dependencies: ["ADSServer", "ResourceCache", "EnvoyAPI", "TestSupport"],
+      swiftSettings: strictSettings
+    ),
+  ]
+)

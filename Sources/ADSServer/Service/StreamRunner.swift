@@ -1,0 +1,120 @@
+import EnvoyAPI
+import GRPCCore
+import Logging
+import ResourceCache
+
+/// Drives one ADS stream: merges the client's requests and the node's snapshot feed into one
+/// ordered sequence of inputs for the state machine, and writes what it plans.
+struct StreamRunner {
+  let variant: XDSVariant
+  let cache: SnapshotCache
+  let status: XDSStatusBoard
+  var logger: Logger
+
+  private enum Input: Sendable {
+    case request(Envoy_Config_Core_V3_Node?, ClientRequest)
+    case snapshot(Snapshot)
+    case closed
+    case failed(any Error)
+  }
+
+  func run<Request: Sendable>(
+    requests: RPCAsyncSequence<Request, any Error>,
+    decode: @escaping @Sendable (Request) throws(RPCError) -> (Envoy_Config_Core_V3_Node?, ClientRequest),
+    write: (PlannedResponse) async throws -> Void
+  ) async throws {
+    let (inputs, feed) = AsyncStream.makeStream(of: Input.self)
+    defer { feed.finish() }
+    var nodeID: String?
+    defer { if let nodeID { status.disconnected(nodeID) } }
+
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask {
+        do {
+          for try await message in requests {
+            let (node, request) = try decode(message)
+            feed.yield(.request(node, request))
+          }
+          feed.yield(.closed)
+        } catch {
+          feed.yield(.failed(error))
+        }
+      }
+      defer { group.cancelAll() }
+
+      var machine = ADSStreamState(variant: variant)
+      var logger = logger
+      loop: for await input in inputs {
+        let step: StreamStep
+        switch input {
+        case .request(let node, let request):
+          if nodeID == nil {
+            guard let node, !node.id.isEmpty else {
+              throw RPCError(
+                code: .invalidArgument, message: "the first request of a stream must carry node.id")
+            }
+            nodeID = node.id
+            logger[metadataKey: "node"] = "\(node.id)"
+            status.connected(node.id, variant: variant)
+            logger.info("xDS stream opened", metadata: ["envoy": "\(node.userAgentDescription)"])
+            group.addTask { [cache] in
+              for await snapshot in cache.updates(for: node.id) { feed.yield(.snapshot(snapshot)) }
+            }
+          }
+          step = machine.receive(request)
+        case .snapshot(let snapshot):
+          step = machine.receive(snapshot)
+        case .closed:
+          logger.info("xDS stream closed by the client")
+          break loop
+        case .failed(let error):
+          throw error
+        }
+        try await apply(step, node: nodeID!, logger: logger, write: write)
+      }
+    }
+  }
+
+  private func apply(
+    _ step: StreamStep, node: String, logger: Logger, write: (PlannedResponse) async throws -> Void
+  ) async throws {
+    for event in step.events {
+      status.record(node, event)
+      switch event {
+      case .rejected(let type, let nonce, let version, let message):
+        logger.warning(
+          "xDS response rejected by the proxy; keeping its last good configuration",
+          metadata: [
+            "type": "\(type)", "version": "\(version)", "nonce": "\(nonce)", "error": "\(message)",
+          ])
+      case .acknowledged(let type, _, let version):
+        logger.debug("xDS response acknowledged", metadata: ["type": "\(type)", "version": "\(version)"])
+      case .staleNonceIgnored(let type, let nonce):
+        logger.trace("stale nonce ignored", metadata: ["type": "\(type)", "nonce": "\(nonce)"])
+      }
+    }
+    for response in step.responses {
+      try await write(response)
+      status.sent(node, response)
+      logger.debug(
+        "xDS response sent",
+        metadata: [
+          "type": "\(response.type)", "version": "\(response.version)",
+          "nonce": "\(response.nonce)", "resources": "\(response.resources.count)",
+          "removed": "\(response.removed.count)",
+        ])
+    }
+  }
+}
+
+extension Envoy_Config_Core_V3_Node {
+  var userAgentDescription: String {
+    switch userAgentVersionType {
+    case .userAgentBuildVersion(let build):
+      let v = build.version
+      return "\(userAgentName) \(v.majorNumber).\(v.minorNumber).\(v.patch)"
+    case .userAgentVersion(let version): return "\(userAgentName) \(version)"
+    case nil: return userAgentName
+    }
+  }
+}

@@ -1,0 +1,74 @@
+/// Everything one proxy should have, across all resource types, at one moment.
+///
+/// A snapshot is immutable and consistent: every endpoint set, route configuration and secret that
+/// a cluster or listener refers to is inside it, so Envoy never waits on something that will not
+/// come. Type versions are content hashes, so rebuilding the same configuration gives an equal
+/// snapshot and setting it again pushes nothing.
+public struct Snapshot: Sendable, Equatable {
+  private let byType: [ResourceType: [String: EncodedResource]]
+  private let versions: [ResourceType: String]
+
+  public init(_ resources: [EncodedResource]) throws(SnapshotError) {
+    var byType: [ResourceType: [String: EncodedResource]] = [:]
+    for resource in resources {
+      if byType[resource.type, default: [:]].updateValue(resource, forKey: resource.name) != nil {
+        throw SnapshotError(.duplicateName, "two \(resource.type) resources are named \(resource.name)")
+      }
+    }
+    var missing: [String] = []
+    for resource in resources {
+      for reference in resource.references where byType[reference.type]?[reference.name] == nil {
+        missing.append("\(resource.type)/\(resource.name) refers to missing \(reference)")
+      }
+    }
+    guard missing.isEmpty else {
+      throw SnapshotError(.missingReference, missing.sorted().joined(separator: "; "))
+    }
+    self.byType = byType
+    var versions: [ResourceType: String] = [:]
+    for type in ResourceType.allCases {
+      versions[type] = Self.typeVersion(byType[type] ?? [:])
+    }
+    self.versions = versions
+  }
+
+  /// The resources of one type, by name.
+  public func resources(_ type: ResourceType) -> [String: EncodedResource] { byType[type] ?? [:] }
+
+  public subscript(key: ResourceKey) -> EncodedResource? { byType[key.type]?[key.name] }
+
+  /// Changes whenever any resource of the type changes; the state-of-the-world `version_info`.
+  public func version(_ type: ResourceType) -> String { versions[type]! }
+
+  public var count: Int { byType.values.reduce(0) { $0 + $1.count } }
+
+  public static func == (lhs: Self, rhs: Self) -> Bool { lhs.versions == rhs.versions }
+
+  private static func typeVersion(_ resources: [String: EncodedResource]) -> String {
+    var text = ""
+    for name in resources.keys.sorted() {
+      text += name
+      text += "\u{0}"
+      text += resources[name]!.version
+      text += "\n"
+    }
+    return ContentHash.hex(of: Array(text.utf8))
+  }
+}
+
+/// Why a snapshot could not be built.
+public struct SnapshotError: Error, Equatable, CustomStringConvertible {
+  public enum Code: Sendable, Equatable {
+    case duplicateName
+    case missingReference
+  }
+  public let code: Code
+  public let message: String
+
+  init(_ code: Code, _ message: String) {
+    self.code = code
+    self.message = message
+  }
+
+  public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,70 @@
+import Synchronization
+
+/// The current snapshot of every proxy, by Envoy node id, and a feed of changes per node.
+///
+/// The cache sits between configuration sources and the ADS streams: the protocol side never
+/// knows where a snapshot came from. Setting a snapshot equal to the current one is a no-op, so
+/// a source may republish freely without causing pushes.
+public final class SnapshotCache: Sendable {
+  private struct State {
+    var snapshots: [String: Snapshot] = [:]
+    var watchers: [String: [Int: AsyncStream<Snapshot>.Continuation]] = [:]
+    var nextWatcherID = 0
+  }
+
+  private let state = Mutex(State())
+
+  public init() {}
+
+  /// Stores the snapshot for a node and notifies its streams.
+  /// - Returns: false when the node already had an equal snapshot (nothing is pushed).
+  @discardableResult
+  public func set(_ snapshot: Snapshot, for nodeID: String) -> Bool {
+    state.withLock { state in
+      if state.snapshots[nodeID] == snapshot { return false }
+      state.snapshots[nodeID] = snapshot
+      for watcher in state.watchers[nodeID, default: [:]].values { watcher.yield(snapshot) }
+      return true
+    }
+  }
+
+  /// Forgets a node. Connected streams keep what they were sent: a proxy's configuration is
+  /// never emptied because its source went away.
+  public func remove(nodeID: String) {
+    state.withLock { _ = $0.snapshots.removeValue(forKey: nodeID) }
+  }
+
+  public func snapshot(for nodeID: String) -> Snapshot? {
+    state.withLock { $0.snapshots[nodeID] }
+  }
+
+  public var nodeIDs: [String] {
+    state.withLock { $0.snapshots.keys.sorted() }
+  }
+
+  /// The node's current snapshot (if any) followed by every later one. Only the newest
+  /// undelivered snapshot is kept: a slow stream skips intermediate states instead of queueing.
+  public func updates(for nodeID: String) -> AsyncStream<Snapshot> {
+    let (stream, continuation) = AsyncStream.makeStream(
+      of: Snapshot.self, bufferingPolicy: .bufferingNewest(1))
+    let id = state.withLock { state in
+      let id = state.nextWatcherID
+      state.nextWatcherID += 1
+      state.watchers[nodeID, default: [:]][id] = continuation
+      if let current = state.snapshots[nodeID] { continuation.yield(current) }
+      return id
+    }
+    continuation.onTermination = { [weak self] _ in
+      self?.state.withLock { state in
+        state.watchers[nodeID]?[id] = nil
+        if state.watchers[nodeID]?.isEmpty == true { state.watchers[nodeID] = nil }
+      }
+    }
+    return stream
+  }
+
+  /// Number of open update feeds (one per connected stream); for tests and metrics.
+  public var watcherCount: Int {
+    state.withLock { $0.watchers.values.reduce(0) { $0 + $1.count } }
+  }
+}
