@@ -76,23 +76,34 @@ let package = Package(
         "ResourceCache",
         "EnvoyAPI",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       path: "Tests/TestSupport",
       swiftSettings: strictSettings
     ),
     .testTarget(
       name: "ResourceCacheTests",
-      dependencies: ["ResourceCache", "EnvoyAPI"],
+      dependencies: [
+        "ResourceCache", "EnvoyAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
       swiftSettings: strictSettings
     ),
     .testTarget(
       name: "ADSServerTests",
-      dependencies: ["ADSServer", "ResourceCache", "EnvoyAPI", "TestSupport"],
+      dependencies: [
+        "ADSServer", "ResourceCache", "EnvoyAPI", "TestSupport",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
       swiftSettings: strictSettings
     ),
     .testTarget(
       name: "EnvoyIntegrationTests",
-      dependencies: ["ADSServer", "ResourceCache", "EnvoyAPI", "TestSupport"],
+      dependencies: [
+        "ADSServer", "ResourceCache", "EnvoyAPI", "TestSupport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
       swiftSettings: strictSettings
     ),
   ]

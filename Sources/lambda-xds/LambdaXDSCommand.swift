@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct LambdaXDSCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "lambda-xds",
+    abstract: "An Envoy xDS control plane that lets Consul service mesh services invoke AWS Lambda.",
+    discussion: """
+      Examples:
+        lambda-xds serve --xds-address 127.0.0.1:18000
+        lambda-xds bootstrap --node-id api-sidecar-proxy --xds-address 127.0.0.1:18000
+      """,
+    subcommands: [Serve.self, Bootstrap.self]
+  )
+}

@@ -1,0 +1,45 @@
+import ADSServer
+import ArgumentParser
+import Dispatch
+import Logging
+import ResourceCache
+
+struct Serve: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run the xDS server until SIGINT or SIGTERM.",
+    discussion: """
+      Envoy sidecars and terminating gateways connect over ADS (state of the world or delta);
+      each is served the snapshot for its node id.
+
+      Examples:
+        lambda-xds serve
+        lambda-xds serve --xds-address 0.0.0.0:18000 --log-level debug
+      """)
+
+  @Option(help: "Where Envoy connects (HOST:PORT).")
+  var xdsAddress = HostPort(argument: "127.0.0.1:18000")!
+
+  @OptionGroup var logging: LoggingOptions
+
+  func run() async throws {
+    let logger = logging.makeLogger()
+    let cache = SnapshotCache()
+    let status = XDSStatusBoard()
+    let server = XDSServer(
+      host: xdsAddress.host, port: xdsAddress.port,
+      service: AggregatedDiscoveryService(cache: cache, status: status, logger: logger))
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask {
+        try await server.run { port in
+          logger.info("xDS server listening", metadata: ["address": "\(xdsAddress.host):\(port)"])
+        }
+      }
+      group.addTask {
+        let signal = await Signals.shutdown()
+        logger.info("shutting down", metadata: ["signal": "\(signal)"])
+      }
+      _ = try await group.next()
+      group.cancelAll()
+    }
+  }
+}

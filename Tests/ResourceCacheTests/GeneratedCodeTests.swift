@@ -1,0 +1,22 @@
+import Foundation
+import Testing
+
+/// The committed Swift code in Sources/EnvoyAPI must be what scripts/generate-protos.sh makes
+/// from proto/: the stamp it writes lists hashes of both, and this test recomputes them.
+@Test("generated code matches proto/ (regenerate with scripts/generate-protos.sh)")
+func generatedCodeMatchesProtos() throws {
+  let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: "/bin/bash")
+  process.arguments = [root.appendingPathComponent("scripts/proto-stamp.sh").path]
+  let output = Pipe()
+  process.standardOutput = output
+  try process.run()
+  let current = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+  process.waitUntilExit()
+  #expect(process.terminationStatus == 0)
+  let recorded = try String(contentsOf: root.appendingPathComponent("proto/GENERATED.sha256"), encoding: .utf8)
+  #expect(current.split(separator: "\n").count > 70)
+  #expect(current == recorded, "proto/ or Sources/EnvoyAPI/Generated changed without regenerating")
+}

