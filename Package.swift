@@ -23,6 +23,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams.git", "5.0.1"..<"7.0.0"),
   ],
   targets: [
     // Generated from proto/ by scripts/generate-protos.sh; never edited by hand.
@@ -34,6 +35,13 @@ let package = Package(
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
       ],
       swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
+    // The catalog side: Consul's objects, Lambda declarations, the catalog snapshot and its
+    // sources. Knows Consul, not Envoy.
+    .target(
+      name: "ConsulCatalog",
+      dependencies: [.product(name: "Yams", package: "Yams")],
+      swiftSettings: strictSettings
     ),
     // Versioned, encoded-once Envoy resources and per-node snapshots. Knows Envoy, not Consul.
     .target(
@@ -79,6 +87,11 @@ let package = Package(
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       path: "Tests/TestSupport",
+      swiftSettings: strictSettings
+    ),
+    .testTarget(
+      name: "ConsulCatalogTests",
+      dependencies: ["ConsulCatalog"],
       swiftSettings: strictSettings
     ),
     .testTarget(

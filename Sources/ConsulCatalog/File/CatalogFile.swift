@@ -1,0 +1,49 @@
+public import Foundation
+import Yams
+
+/// The embedded default source: a JSON or YAML file holding what would be in Consul.
+///
+/// ```json
+/// {"datacenter": "dc1",
+///  "registrations": [ <PUT /v1/catalog/register bodies> ],
+///  "config_entries": [ <PUT /v1/config bodies> ]}
+/// ```
+///
+/// Each object is exactly what Consul's API takes, so the same objects can be moved into a real
+/// Consul with `curl -X PUT --data @obj.json $CONSUL_HTTP_ADDR/v1/catalog/register`.
+public enum CatalogFile {
+  public static func snapshot(contentsOf path: String) throws(CatalogError) -> CatalogSnapshot {
+    let data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw CatalogError("cannot read catalog file \(path): \(error.localizedDescription)")
+    }
+    return try snapshot(data: data, name: path)
+  }
+
+  public static func snapshot(data: Data, name: String) throws(CatalogError) -> CatalogSnapshot {
+    let document: JSONValue
+    do {
+      let isJSON = data.first { !$0.isWhitespace }.map { $0 == UInt8(ascii: "{") } ?? false
+      document = try isJSON
+        ? JSONDecoder().decode(JSONValue.self, from: data)
+        : YAMLDecoder().decode(JSONValue.self, from: data)
+    } catch {
+      throw CatalogError("catalog file \(name) is not valid JSON or YAML: \(error)")
+    }
+    guard document.object != nil else { throw CatalogError("catalog file \(name) must hold an object") }
+    func list(_ key: String) throws(CatalogError) -> [JSONValue] {
+      guard let value = document[key], !value.isNull else { return [] }
+      guard let array = value.array else { throw CatalogError("catalog file \(name): \(key) must be a list") }
+      return array
+    }
+    return CatalogSnapshot(
+      datacenter: document["datacenter"]?.string ?? "dc1", registrations: try list("registrations"),
+      configEntries: try list("config_entries"), trustDomain: document["trust_domain"]?.string)
+  }
+}
+
+extension UInt8 {
+  fileprivate var isWhitespace: Bool { self == 0x20 || self == 0x0A || self == 0x0D || self == 0x09 }
+}

@@ -1,0 +1,175 @@
+/// How a Lambda function is invoked.
+public struct LambdaFunction: Sendable, Hashable {
+  public enum InvocationMode: String, Sendable, Hashable {
+    case synchronous
+    case asynchronous
+  }
+
+  public var arn: LambdaARN
+  public var payloadPassthrough: Bool
+  public var invocationMode: InvocationMode
+
+  public init(arn: LambdaARN, payloadPassthrough: Bool = false, invocationMode: InvocationMode = .synchronous) {
+    self.arn = arn
+    self.payloadPassthrough = payloadPassthrough
+    self.invocationMode = invocationMode
+  }
+
+  /// The region comes from the ARN, always.
+  public var region: String { arn.region }
+}
+
+/// A service whose service-defaults declare it a Lambda function, valid or not.
+///
+/// A malformed declaration does not throw: it becomes `.invalid(reason)` for that one service,
+/// so the reason can be logged, counted and shown by `dump` and `check` while every other
+/// service keeps working.
+public struct LambdaRegistration: Sendable, Equatable {
+  public enum Source: String, Sendable, Hashable {
+    case envoyExtension = "EnvoyExtensions builtin/aws/lambda"
+    case legacyMeta = "Meta serverless.consul.hashicorp.com/v1alpha1/lambda"
+  }
+
+  public var service: String
+  public var source: Source
+  public var function: Result<LambdaFunction, CatalogError>
+  /// Things that do not disable the service but are probably mistakes (e.g. a misspelled key).
+  public var warnings: [String]
+
+  public var isValid: Bool { if case .success = function { true } else { false } }
+  public var invalidReason: String? { if case .failure(let error) = function { error.description } else { nil } }
+
+  /// Reads the Lambda declaration of a service-defaults entry; nil when it declares none.
+  /// - Parameter inheritedProtocol: the protocol from proxy-defaults, used when the entry has none.
+  public static func parse(_ entry: ServiceDefaults, inheritedProtocol: String = "") -> LambdaRegistration? {
+    let extensions = entry.envoyExtensions.filter { $0["Name"]?.string == Self.extensionName }
+    let legacy = LegacyMeta(entry.meta)
+    guard !extensions.isEmpty || legacy.declaresLambda else { return nil }
+
+    var warnings = legacy.warnings
+    let source: Source = extensions.isEmpty ? .legacyMeta : .envoyExtension
+    let parsed = Result<LambdaFunction, CatalogError>(catching: { () throws(CatalogError) in
+      let fromExtension = try extensions.isEmpty ? nil : Self.fromExtension(extensions, &warnings)
+      let fromMeta = legacy.declaresLambda ? try legacy.function() : nil
+      if let fromExtension, let fromMeta, fromExtension != fromMeta {
+        throw CatalogError(
+          "both EnvoyExtensions builtin/aws/lambda and the legacy Meta keys are set and they differ (\(fromExtension.arn) vs \(fromMeta.arn)); keep one")
+      }
+      if fromExtension != nil && fromMeta != nil {
+        warnings.append("both the EnvoyExtensions and the legacy Meta forms are set (they agree); keep one")
+      }
+      let effective = entry.protocol.isEmpty ? inheritedProtocol : entry.protocol
+      guard effective == "http" else {
+        throw CatalogError(
+          "service-defaults Protocol is \"\(effective.isEmpty ? "tcp (unset)" : effective)\"; a Lambda service needs \"http\"")
+      }
+      return fromExtension ?? fromMeta!
+    })
+    return LambdaRegistration(service: entry.name, source: source, function: parsed, warnings: warnings)
+  }
+
+  public static let extensionName = "builtin/aws/lambda"
+
+  private static func fromExtension(_ entries: [JSONValue], _ warnings: inout [String]) throws(CatalogError)
+    -> LambdaFunction
+  {
+    guard entries.count == 1 else { throw CatalogError("builtin/aws/lambda is listed \(entries.count) times") }
+    let arguments = entries[0]["Arguments"] ?? .null
+    guard let object = arguments.object else {
+      throw CatalogError("builtin/aws/lambda Arguments must be an object, not \(arguments.typeName)")
+    }
+    func argument(_ name: String) -> JSONValue? {
+      object.first { $0.key.lowercased() == name.lowercased() }?.value
+    }
+    for key in object.keys where !["arn", "payloadpassthrough", "invocationmode"].contains(key.lowercased()) {
+      warnings.append(
+        key.lowercased() == "region"
+          ? "builtin/aws/lambda argument Region is ignored: the region comes from the ARN"
+          : "unknown builtin/aws/lambda argument \"\(key)\" is ignored")
+    }
+    guard let arnValue = argument("ARN"), !arnValue.isNull else { throw CatalogError("builtin/aws/lambda: ARN is required") }
+    guard let arnText = arnValue.string else { throw CatalogError("builtin/aws/lambda: ARN must be a string, not \(arnValue.typeName)") }
+    var function = LambdaFunction(arn: try LambdaARN(arnText))
+    if let value = argument("PayloadPassthrough"), !value.isNull {
+      guard let flag = value.bool else {
+        throw CatalogError("builtin/aws/lambda: PayloadPassthrough must be a boolean, not \(value.typeName)")
+      }
+      function.payloadPassthrough = flag
+    }
+    if let value = argument("InvocationMode"), !value.isNull {
+      guard let text = value.string else {
+        throw CatalogError("builtin/aws/lambda: InvocationMode must be a string, not \(value.typeName)")
+      }
+      function.invocationMode = try Self.invocationMode(text)
+    }
+    return function
+  }
+
+  static func invocationMode(_ text: String) throws(CatalogError) -> LambdaFunction.InvocationMode {
+    guard let mode = LambdaFunction.InvocationMode(rawValue: text.lowercased()) else {
+      throw CatalogError("unknown invocation mode \"\(text)\" (use synchronous or asynchronous)")
+    }
+    return mode
+  }
+}
+
+/// The legacy `serverless.consul.hashicorp.com/v1alpha1/lambda/*` Meta keys.
+struct LegacyMeta {
+  static let prefix = "serverless.consul.hashicorp.com/v1alpha1/lambda/"
+  static let known = ["enabled", "arn", "region", "payload-passthrough", "invocation-mode"]
+
+  var values: [String: String] = [:]
+  var warnings: [String] = []
+
+  init(_ meta: JSONValue) {
+    for (key, value) in meta.object ?? [:] where key.hasPrefix(Self.prefix) {
+      let suffix = String(key.dropFirst(Self.prefix.count))
+      guard Self.known.contains(suffix) else {
+        let hint = Self.known.min { editDistance($0, suffix) < editDistance($1, suffix) }!
+        warnings.append(
+          "unknown Meta key \(key)" + (editDistance(hint, suffix) <= 3 ? " (did you mean \(Self.prefix)\(hint)?)" : ""))
+        continue
+      }
+      values[suffix] = value.string ?? "<\(value.typeName)>"
+    }
+    if !values.isEmpty && values["enabled"] != "true" {
+      warnings.append("Lambda Meta keys are present but \(Self.prefix)enabled is not \"true\"; the service is not treated as a Lambda")
+    }
+  }
+
+  var declaresLambda: Bool { values["enabled"] == "true" }
+
+  func function() throws(CatalogError) -> LambdaFunction {
+    guard let arnText = values["arn"], !arnText.isEmpty else { throw CatalogError("Meta \(Self.prefix)arn is required") }
+    var function = LambdaFunction(arn: try LambdaARN(arnText))
+    if let region = values["region"], region != function.arn.region {
+      throw CatalogError("Meta region \(region) differs from the ARN's region \(function.arn.region)")
+    }
+    if let flag = values["payload-passthrough"] {
+      guard flag == "true" || flag == "false" else {
+        throw CatalogError("Meta payload-passthrough must be \"true\" or \"false\", not \"\(flag)\"")
+      }
+      function.payloadPassthrough = flag == "true"
+    }
+    if let mode = values["invocation-mode"] {
+      function.invocationMode = try LambdaRegistration.invocationMode(mode)
+    }
+    return function
+  }
+}
+
+/// Levenshtein distance, for "did you mean" hints on misspelled keys.
+func editDistance(_ a: String, _ b: String) -> Int {
+  let a = Array(a), b = Array(b)
+  var row = Array(0...b.count)
+  for i in 1...max(a.count, 1) where !a.isEmpty {
+    var previous = row[0]
+    row[0] = i
+    for j in stride(from: 1, through: b.count, by: 1) {
+      let current = row[j]
+      row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+      previous = current
+    }
+  }
+  return row[b.count]
+}

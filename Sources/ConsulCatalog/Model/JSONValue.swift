@@ -1,0 +1,73 @@
+/// Any JSON (or YAML) value, for Consul's free-form and case-insensitive bodies.
+///
+/// Consul matches keys of registration bodies case-insensitively and `/v1/config` accepts
+/// PascalCase or snake_case; `Meta` and extension `Arguments` keep their keys verbatim. Decoding
+/// into this type and reading with ``subscript(key:)`` gives exactly those rules.
+public enum JSONValue: Sendable, Equatable, Codable {
+  case null
+  case bool(Bool)
+  case number(Double)
+  case string(String)
+  case array([JSONValue])
+  case object([String: JSONValue])
+
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    if container.decodeNil() {
+      self = .null
+    } else if let value = try? container.decode(Bool.self) {
+      self = .bool(value)
+    } else if let value = try? container.decode(Double.self) {
+      self = .number(value)
+    } else if let value = try? container.decode(String.self) {
+      self = .string(value)
+    } else if let value = try? container.decode([JSONValue].self) {
+      self = .array(value)
+    } else {
+      self = .object(try container.decode([String: JSONValue].self))
+    }
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    switch self {
+    case .null: try container.encodeNil()
+    case .bool(let value): try container.encode(value)
+    case .number(let value): try container.encode(value)
+    case .string(let value): try container.encode(value)
+    case .array(let value): try container.encode(value)
+    case .object(let value): try container.encode(value)
+    }
+  }
+
+  /// Looks a key up ignoring case and underscores (`LocalBindPort`, `local_bind_port`).
+  public subscript(key: String) -> JSONValue? {
+    guard case .object(let object) = self else { return nil }
+    if let exact = object[key] { return exact }
+    let wanted = Self.fold(key)
+    return object.first { Self.fold($0.key) == wanted }?.value
+  }
+
+  static func fold(_ key: String) -> String { String(key.lowercased().filter { $0 != "_" }) }
+
+  public var string: String? { if case .string(let value) = self { value } else { nil } }
+  public var bool: Bool? { if case .bool(let value) = self { value } else { nil } }
+  public var int: Int? {
+    if case .number(let value) = self, value == value.rounded(), abs(value) < 1e15 { Int(value) } else { nil }
+  }
+  public var array: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
+  public var object: [String: JSONValue]? { if case .object(let value) = self { value } else { nil } }
+  public var isNull: Bool { self == .null }
+
+  /// Short description of the JSON type, for error messages.
+  public var typeName: String {
+    switch self {
+    case .null: "null"
+    case .bool: "a boolean"
+    case .number: "a number"
+    case .string: "a string"
+    case .array: "an array"
+    case .object: "an object"
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/// Everything lambda-xds knows about the catalog at one moment: an immutable value, equal when
+/// nothing relevant changed, so an unchanged catalog is never republished.
+public struct CatalogSnapshot: Sendable, Equatable {
+  public var datacenter: String
+  /// `<cluster-id>.consul`, from the Connect CA roots (nil until known).
+  public var trustDomain: String?
+  /// Every service instance, by service ID.
+  public var instances: [String: ServiceInstance]
+  /// Services declared as Lambda functions (valid or not), by service name.
+  public var lambdas: [String: LambdaRegistration]
+  /// Terminating gateway service name -> the services it links.
+  public var gatewayLinks: [String: [String]]
+  /// service-intentions entries by destination name, as read.
+  public var intentions: [String: JSONValue]
+  /// Objects that could not be read at all (a broken registration or config entry), with why.
+  public var rejectedObjects: [String]
+
+  public init(
+    datacenter: String, trustDomain: String? = nil, instances: [String: ServiceInstance] = [:],
+    lambdas: [String: LambdaRegistration] = [:], gatewayLinks: [String: [String]] = [:],
+    intentions: [String: JSONValue] = [:], rejectedObjects: [String] = []
+  ) {
+    self.datacenter = datacenter
+    self.trustDomain = trustDomain
+    self.instances = instances
+    self.lambdas = lambdas
+    self.gatewayLinks = gatewayLinks
+    self.intentions = intentions
+    self.rejectedObjects = rejectedObjects
+  }
+
+  /// Builds the snapshot from registrations and config entries, the way Consul itself would see
+  /// them. A malformed object is skipped and recorded in `rejectedObjects`; the rest is kept.
+  public init(
+    datacenter: String, registrations: [JSONValue], configEntries: [JSONValue], trustDomain: String? = nil
+  ) {
+    self.init(datacenter: datacenter, trustDomain: trustDomain)
+    for (index, body) in registrations.enumerated() {
+      do {
+        let instance = try ServiceInstance(registration: body)
+        instances[instance.id] = instance
+      } catch {
+        rejectedObjects.append("registration #\(index + 1): \(error)")
+      }
+    }
+    var defaults: [ServiceDefaults] = []
+    var inheritedProtocol = ""
+    for (index, body) in configEntries.enumerated() {
+      do {
+        switch try ConfigEntry(body) {
+        case .serviceDefaults(let entry): defaults.append(entry)
+        case .terminatingGateway(let name, let services): gatewayLinks[name] = services
+        case .proxyDefaults(let proto): inheritedProtocol = proto
+        case .serviceIntentions(let name, let body): intentions[name] = body
+        case .other: break
+        }
+      } catch {
+        rejectedObjects.append("config entry #\(index + 1): \(error)")
+      }
+    }
+    for entry in defaults {
+      if let lambda = LambdaRegistration.parse(entry, inheritedProtocol: inheritedProtocol) {
+        lambdas[entry.name] = lambda
+      }
+    }
+  }
+
+  /// Sidecars and terminating gateways: the proxies lambda-xds configures, by service ID (which
+  /// is also the Envoy node id).
+  public var proxies: [String: ServiceInstance] {
+    instances.filter { $0.value.kind == .connectProxy || $0.value.kind == .terminatingGateway }
+  }
+
+  /// Healthy instances of a service (for gateways: where sidecars send gated Lambda traffic).
+  public func healthyInstances(of service: String) -> [ServiceInstance] {
+    instances.values.filter { $0.name == service && $0.healthy }.sorted { $0.id < $1.id }
+  }
+
+  /// The terminating gateways that link a service (directly or by `*`).
+  public func gateways(linking service: String) -> [String] {
+    gatewayLinks.filter { $0.value.contains(service) || $0.value.contains("*") }.keys.sorted()
+  }
+}

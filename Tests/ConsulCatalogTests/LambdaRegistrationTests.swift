@@ -1,0 +1,114 @@
+import ConsulCatalog
+import Foundation
+import Testing
+
+/// Lambda declarations in both forms, as Consul stores them in service-defaults.
+@Suite("Lambda registrations")
+struct LambdaRegistrationTests {
+  static let arn = "arn:aws:lambda:us-east-2:123456789012:function:payments"
+  static let prefix = "serverless.consul.hashicorp.com/v1alpha1/lambda/"
+
+  func parse(_ json: String, proxyDefaultsProtocol: String = "") throws -> LambdaRegistration? {
+    guard case .serviceDefaults(let entry) = try ConfigEntry(JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)))
+    else { throw CatalogError("not service-defaults") }
+    return LambdaRegistration.parse(entry, inheritedProtocol: proxyDefaultsProtocol)
+  }
+
+  func extensionEntry(_ arguments: String, protocol: String = "http") -> String {
+    """
+    {"Kind":"service-defaults","Name":"payments","Protocol":"\(`protocol`)","TransparentProxy":{},
+     "EnvoyExtensions":[{"Name":"builtin/aws/lambda","Required":false,"Arguments":\(arguments),
+     "ConsulVersion":"","EnvoyVersion":""}],"CreateIndex":141,"ModifyIndex":141}
+    """
+  }
+
+  func metaEntry(_ meta: [String: String], protocol: String = "http") -> String {
+    let pairs = meta.map { "\"\(Self.prefix)\($0.key)\":\"\($0.value)\"" }.joined(separator: ",")
+    return #"{"Kind":"service-defaults","Name":"payments","Protocol":"\#(`protocol`)","Meta":{\#(pairs)}}"#
+  }
+
+  @Test("the EnvoyExtensions form as Consul returns it (the reference example)")
+  func extensionForm() throws {
+    let lambda = try #require(try parse(extensionEntry(#"{"ARN":"\#(Self.arn)","PayloadPassthrough":true}"#)))
+    let function = try lambda.function.get()
+    #expect(function.arn.description == Self.arn)
+    #expect(function.region == "us-east-2")
+    #expect(function.payloadPassthrough)
+    #expect(function.invocationMode == .synchronous)
+    #expect(lambda.source == .envoyExtension)
+    #expect(lambda.warnings.isEmpty)
+  }
+
+  @Test("argument keys and the invocation mode are case-insensitive")
+  func caseInsensitive() throws {
+    let lambda = try #require(
+      try parse(extensionEntry(#"{"arn":"\#(Self.arn)","payloadPassthrough":false,"invocationMode":"ASYNCHRONOUS"}"#)))
+    #expect(try lambda.function.get().invocationMode == .asynchronous)
+  }
+
+  @Test("the legacy Meta form, with the region checked against the ARN")
+  func legacyForm() throws {
+    let lambda = try #require(
+      try parse(metaEntry(["enabled": "true", "arn": Self.arn, "region": "us-east-2", "payload-passthrough": "true", "invocation-mode": "asynchronous"])))
+    let function = try lambda.function.get()
+    #expect(function.payloadPassthrough && function.invocationMode == .asynchronous)
+    #expect(lambda.source == .legacyMeta)
+
+    let mismatch = try #require(try parse(metaEntry(["enabled": "true", "arn": Self.arn, "region": "eu-west-1"])))
+    #expect(mismatch.invalidReason?.contains("differs from the ARN's region us-east-2") == true)
+  }
+
+  @Test("legacy keys without enabled=true do not make a Lambda; a misspelled key is flagged")
+  func legacyMistakes() throws {
+    #expect(try parse(metaEntry(["arn": Self.arn])) == nil)
+    let lambda = try #require(try parse(metaEntry(["enabled": "true", "arn": Self.arn, "payload-passhthrough": "true"])))
+    #expect(lambda.isValid)
+    #expect(lambda.warnings.contains { $0.contains("did you mean \(Self.prefix)payload-passthrough") })
+  }
+
+  @Test(
+    "bad declarations disable the service with a clear reason",
+    arguments: [
+      (#"{"ARN":"not-an-arn"}"#, "invalid Lambda ARN \"not-an-arn\""),
+      (#"{"ARN":"arn:aws:s3:us-east-1:123456789012:function:f"}"#, "service is s3, not lambda"),
+      (#"{"ARN":"arn:aws:lambda:moon-1:123456789012:function:f"}"#, "is not an AWS region"),
+      (#"{"ARN":"\#(arn)","PayloadPassthrough":"yes"}"#, "PayloadPassthrough must be a boolean, not a string"),
+      (#"{"ARN":"\#(arn)","InvocationMode":"eventually"}"#, "unknown invocation mode \"eventually\""),
+      (#"{"PayloadPassthrough":true}"#, "ARN is required"),
+      (#"{"ARN":42}"#, "ARN must be a string, not a number"),
+    ])
+  func invalid(arguments: String, reason: String) throws {
+    let lambda = try #require(try parse(extensionEntry(arguments)))
+    #expect(!lambda.isValid)
+    #expect(lambda.invalidReason?.contains(reason) == true, "\(lambda.invalidReason ?? "valid")")
+  }
+
+  @Test("Protocol must be http, from the entry or inherited from proxy-defaults")
+  func protocolRule() throws {
+    let tcp = try #require(try parse(extensionEntry(#"{"ARN":"\#(Self.arn)"}"#, protocol: "tcp")))
+    #expect(tcp.invalidReason?.contains("needs \"http\"") == true)
+    let unset = try #require(try parse(extensionEntry(#"{"ARN":"\#(Self.arn)"}"#, protocol: "")))
+    #expect(!unset.isValid)
+    let inherited = try #require(try parse(extensionEntry(#"{"ARN":"\#(Self.arn)"}"#, protocol: ""), proxyDefaultsProtocol: "http"))
+    #expect(inherited.isValid)
+  }
+
+  @Test("both forms: identical is a warning, different is an error")
+  func bothForms() throws {
+    let base = #"{"Kind":"service-defaults","Name":"payments","Protocol":"http","EnvoyExtensions":[{"Name":"builtin/aws/lambda","Arguments":{"ARN":"\#(Self.arn)"}}],"Meta":{"\#(Self.prefix)enabled":"true","\#(Self.prefix)arn":"ARN"}}"#
+    let same = try #require(try parse(base.replacingOccurrences(of: "\"ARN\"}}", with: "\"\(Self.arn)\"}}")))
+    #expect(same.isValid)
+    #expect(same.warnings.contains { $0.contains("keep one") })
+    let other = try #require(try parse(base.replacingOccurrences(of: "\"ARN\"}}", with: "\"arn:aws:lambda:us-east-2:123456789012:function:other\"}}")))
+    #expect(other.invalidReason?.contains("they differ") == true)
+  }
+
+  @Test("ARN qualifiers: alias, version and $LATEST")
+  func qualifiers() throws {
+    #expect(try LambdaARN("\(Self.arn):live").qualifier == "live")
+    #expect(try LambdaARN("\(Self.arn):7").qualifier == "7")
+    #expect(try LambdaARN("\(Self.arn):$LATEST").qualifier == "$LATEST")
+    #expect(try LambdaARN("arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f").region == "us-gov-west-1")
+    #expect(throws: CatalogError.self) { try LambdaARN("\(Self.arn):bad/alias") }
+  }
+}
