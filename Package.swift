@@ -24,6 +24,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/jpsim/Yams.git", "5.0.1"..<"7.0.0"),
+    .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
   ],
   targets: [
     // Generated from proto/ by scripts/generate-protos.sh; never edited by hand.
@@ -41,6 +44,19 @@ let package = Package(
     .target(
       name: "ConsulCatalog",
       dependencies: [.product(name: "Yams", package: "Yams")],
+      swiftSettings: strictSettings
+    ),
+    // Consul's HTTP API: client, blocking queries and the watches behind catalog snapshots.
+    .target(
+      name: "ConsulWatch",
+      dependencies: [
+        "ConsulCatalog",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ],
       swiftSettings: strictSettings
     ),
     // Versioned, encoded-once Envoy resources and per-node snapshots. Knows Envoy, not Consul.
@@ -76,6 +92,12 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
+    // Benchmarks that print figures (`swift run -c release lambda-xds-bench`).
+    .executableTarget(
+      name: "lambda-xds-bench",
+      dependencies: ["ConsulCatalog"],
+      swiftSettings: strictSettings
+    ),
     // Test support: runs real Envoy processes and an in-process xDS server.
     .target(
       name: "TestSupport",
@@ -91,7 +113,10 @@ let package = Package(
     ),
     .testTarget(
       name: "ConsulCatalogTests",
-      dependencies: ["ConsulCatalog"],
+      dependencies: ["ConsulCatalog", "ConsulWatch", "TestSupport",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: strictSettings
     ),
     .testTarget(

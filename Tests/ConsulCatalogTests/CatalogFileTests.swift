@@ -103,7 +103,7 @@ struct CatalogFileTests {
 }
 
 /// Collects values from concurrent callbacks.
-final class Recorder<T: Sendable>: Sendable {
+public final class Recorder<T: Sendable>: Sendable {
   private let storage = Mutex<[T]>([])
   func append(_ item: T) { storage.withLock { $0.append(item) } }
   var items: [T] { storage.withLock { $0 } }

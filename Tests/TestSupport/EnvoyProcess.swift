@@ -56,16 +56,7 @@ public final class EnvoyProcess: @unchecked Sendable {
   public var pid: Int32 { process.processIdentifier }
 
   /// SIGTERM, then SIGKILL after five seconds.
-  public func stop() {
-    guard process.isRunning else { return }
-    kill(process.processIdentifier, SIGTERM)
-    let deadline = Date().addingTimeInterval(5)
-    while process.isRunning && Date() < deadline { usleep(20_000) }
-    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    process.waitUntilExit()
-    try? FileManager.default.removeItem(
-      at: testRunDirectory.appendingPathComponent("\(process.processIdentifier).pid"))
-  }
+  public func stop() { stopChild(process) }
 
   /// GET on the admin endpoint.
   public func admin(_ path: String) async throws -> String {
@@ -116,6 +107,18 @@ public let testRunDirectory: URL = {
   try? FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
   return base
 }()
+
+/// Stops a child by PID: SIGTERM, then SIGKILL after five seconds; forgets its PID file.
+func stopChild(_ process: Process) {
+  guard process.isRunning else { return }
+  kill(process.processIdentifier, SIGTERM)
+  let deadline = Date().addingTimeInterval(5)
+  while process.isRunning && Date() < deadline { usleep(20_000) }
+  if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+  while process.isRunning { usleep(20_000) }
+  try? FileManager.default.removeItem(
+    at: testRunDirectory.appendingPathComponent("\(process.processIdentifier).pid"))
+}
 
 /// Records a child process so the test script can stop it if the test process dies first.
 public func recordPID(_ pid: Int32) throws {

@@ -104,7 +104,9 @@ public enum ConfigEntry: Sendable, Equatable {
     case "proxy-defaults":
       self = .proxyDefaults(protocol: (body["Config"]?["protocol"]?.string ?? "").lowercased())
     case "service-intentions":
-      self = .serviceIntentions(name: name, body: body)
+      // Indexes and hashes change on every write; they are not part of the intentions.
+      let stable = body.object!.filter { !["createindex", "modifyindex", "hash"].contains($0.key.lowercased()) }
+      self = .serviceIntentions(name: name, body: .object(stable))
     default:
       self = .other(kind: kind, name: name)
     }

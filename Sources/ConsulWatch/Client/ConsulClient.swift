@@ -1,0 +1,99 @@
+public import AsyncHTTPClient
+public import ConsulCatalog
+import Foundation
+import NIOCore
+import NIOHTTP1
+public import NIOSSL
+
+/// One answer from Consul: the decoded body and the blocking index.
+public struct ConsulReply: Sendable {
+  public var body: JSONValue
+  public var index: UInt64
+}
+
+/// Reads Consul's HTTP API: token header, `dc`, optional stale reads, and blocking queries.
+public struct ConsulClient: Sendable {
+  public let config: ConsulConfig
+  let http: HTTPClient
+
+  public init(config: ConsulConfig, http: HTTPClient) {
+    self.config = config
+    self.http = http
+  }
+
+  /// An HTTP client for Consul. Every blocking query holds one HTTP/1.1 connection (HTTP/2 is
+  /// used over TLS), so the pool must allow one per watch; Consul itself allows 200 connections
+  /// per client address by default (`limits.http_max_conns_per_client`).
+  public static func makeHTTPClient(_ config: ConsulConfig, maxConnections: Int = 512) throws -> HTTPClient {
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool = .init(
+      idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
+    if config.scheme == .https { configuration.tlsConfiguration = try tlsConfiguration(config) }
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+  }
+
+  /// A TLS configuration from `CONSUL_CACERT`, the client certificate and `CONSUL_HTTP_SSL_VERIFY`.
+  public static func tlsConfiguration(_ config: ConsulConfig) throws -> TLSConfiguration {
+    var tls = TLSConfiguration.makeClientConfiguration()
+    if let ca = config.caCertFile { tls.trustRoots = .file(ca) }
+    if let cert = config.clientCertFile, let key = config.clientKeyFile {
+      tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
+      tls.privateKey = .file(key)
+    }
+    if !config.verifyTLS { tls.certificateVerification = .none }
+    return tls
+  }
+
+  /// GET a path; with `index`, a blocking query that returns after a change or `wait`.
+  public func get(
+    _ path: String, query: [String: String] = [:], index: UInt64 = 0, wait: Duration = .seconds(300)
+  ) async throws(ConsulError) -> ConsulReply {
+    var parameters = query
+    if let dc = config.datacenter { parameters["dc"] = dc }
+    if config.stale { parameters["stale"] = "" }
+    if index > 0 {
+      parameters["index"] = String(index)
+      parameters["wait"] = "\(wait.components.seconds)s"
+    }
+    var request = HTTPClientRequest(url: url(path, parameters))
+    if let token = config.token { request.headers.add(name: "X-Consul-Token", value: token) }
+    // The server adds up to wait/16 of jitter; allow that plus room for a leader election.
+    let timeout = index > 0 ? wait + wait / 8 + .seconds(15) : .seconds(15)
+    let response: HTTPClientResponse
+    let bytes: ByteBuffer
+    do {
+      response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+      bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
+    } catch {
+      throw ConsulError(.transport, "\(path): \(error)")
+    }
+    let text = String(buffer: bytes)
+    switch response.status.code {
+    case 200:
+      let replyIndex = response.headers.first(name: "X-Consul-Index").flatMap(UInt64.init) ?? 0
+      do {
+        return ConsulReply(body: try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), index: replyIndex)
+      } catch {
+        throw ConsulError(.server, "\(path): undecodable answer: \(error)")
+      }
+    case 403: throw ConsulError(.forbidden, "\(path): \(text)")
+    case 404: throw ConsulError(.notFound, "\(path): \(text)")
+    case 400..<500: throw ConsulError(.badRequest, "\(path): \(response.status.code) \(text)")
+    default: throw ConsulError(.server, "\(path): \(response.status.code) \(text)")
+    }
+  }
+
+  func url(_ path: String, _ parameters: [String: String]) -> String {
+    var components = URLComponents()
+    components.queryItems = parameters.sorted { $0.key < $1.key }.map {
+      URLQueryItem(name: $0.key, value: $0.value.isEmpty ? nil : $0.value)
+    }
+    let query = parameters.isEmpty ? "" : "?" + (components.percentEncodedQuery ?? "")
+    switch config.scheme {
+    case .unix:
+      return URL(httpURLWithSocketPath: config.address, uri: path + query)!.absoluteString
+    case .http, .https:
+      return "\(config.scheme.rawValue)://\(config.address)\(path)\(query)"
+    }
+  }
+}

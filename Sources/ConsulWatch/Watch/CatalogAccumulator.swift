@@ -1,0 +1,59 @@
+import ConsulCatalog
+import Synchronization
+
+/// The latest answer of every watch, from which catalog snapshots are built.
+final class CatalogAccumulator: Sendable {
+  struct State {
+    var healthByService: [String: [JSONValue]] = [:]
+    var entriesByKind: [String: [JSONValue]] = [:]
+    var trustDomain: String?
+    /// Watches that have not answered yet: no snapshot is built before all have, so a partial
+    /// (or empty) catalog is never published.
+    var pending: Set<String> = []
+    /// Bumped by every change, so the publisher can tell a quiet period from a burst.
+    var generation = 0
+  }
+
+  let state = Mutex(State())
+
+  func expect(_ key: String) { state.withLock { _ = $0.pending.insert(key) } }
+
+  func update(_ key: String, _ change: (inout State) -> Void) {
+    state.withLock { state in
+      change(&state)
+      state.pending.remove(key)
+      state.generation += 1
+    }
+  }
+
+  func forget(service: String) {
+    state.withLock { state in
+      state.healthByService[service] = nil
+      state.pending.remove("health/\(service)")
+      state.generation += 1
+    }
+  }
+
+  var generation: Int { state.withLock { $0.generation } }
+
+  /// The snapshot of everything answered so far; nil while a watch has not answered yet.
+  func snapshot(datacenter: String) -> CatalogSnapshot? {
+    let state = state.withLock { $0 }
+    guard state.pending.isEmpty else { return nil }
+    // A health entry has the same keys a registration body has, once flattened.
+    let registrations = state.healthByService.keys.sorted().flatMap { name in
+      state.healthByService[name]!.map { entry in
+        JSONValue.object([
+          "Node": entry["Node"]?["Node"] ?? .null,
+          "Address": entry["Node"]?["Address"] ?? .null,
+          "Service": entry["Service"] ?? .null,
+          "Checks": entry["Checks"] ?? .array([]),
+        ])
+      }
+    }
+    let entries = state.entriesByKind.keys.sorted().flatMap { state.entriesByKind[$0]! }
+    return CatalogSnapshot(
+      datacenter: datacenter, registrations: registrations, configEntries: entries,
+      trustDomain: state.trustDomain)
+  }
+}

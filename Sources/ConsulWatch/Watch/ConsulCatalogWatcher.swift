@@ -1,0 +1,108 @@
+public import ConsulCatalog
+public import Logging
+import Synchronization
+
+/// Watches everything lambda-xds needs from Consul and publishes coalesced catalog snapshots.
+///
+/// One blocking query per config-entry kind, one for the service list, one for the CA roots and
+/// one per service (its health view, which carries proxies, upstreams, gateway instances and
+/// checks): the number of open queries grows with the number of services, never with services
+/// times proxies. Per-service watches start and stop as services appear and disappear.
+public struct ConsulCatalogWatcher: Sendable {
+  public var client: ConsulClient
+  public var datacenter: String
+  /// A snapshot is built once no change arrived for this long...
+  public var quietPeriod: Duration = .milliseconds(50)
+  /// ...or when a burst has lasted this long, so a steady stream of changes still gets through.
+  public var maxDelay: Duration = .seconds(1)
+  public var wait: Duration = .seconds(300)
+  public var logger: Logger
+
+  public static let configKinds = ["service-defaults", "terminating-gateway", "service-intentions", "proxy-defaults"]
+
+  public init(client: ConsulClient, datacenter: String, logger: Logger) {
+    self.client = client
+    self.datacenter = datacenter
+    self.logger = logger
+  }
+
+  /// Runs until cancelled. `publish` gets each new, different snapshot; `failed` every error.
+  public func run(
+    publish: @escaping @Sendable (CatalogSnapshot) async -> Void,
+    failed: @escaping @Sendable (ConsulError) async -> Void = { _ in }
+  ) async {
+    let accumulator = CatalogAccumulator()
+    let (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    let (serviceLists, serviceListChanged) = AsyncStream.makeStream(of: Set<String>.self)
+    let stops = Mutex<[String: AsyncStream<Void>.Continuation]>([:])
+
+    func watch(_ key: String, _ path: String, query: [String: String] = [:], _ apply: @escaping @Sendable (JSONValue?, inout CatalogAccumulator.State) -> Void) -> @Sendable () async -> Void {
+      accumulator.expect(key)
+      var blocking = BlockingWatch(client: client, path: path, query: query, logger: logger)
+      blocking.wait = wait
+      return { [blocking] in
+        await blocking.run(
+          deliver: { body in
+            accumulator.update(key) { apply(body, &$0) }
+            changed.yield()
+          }, failed: failed)
+      }
+    }
+
+    await withTaskGroup(of: Void.self) { group in
+      for kind in Self.configKinds {
+        group.addTask(operation: watch("config/\(kind)", "/v1/config/\(kind)") { body, state in
+          state.entriesByKind[kind] = body?.array ?? []
+        })
+      }
+      group.addTask(operation: watch("roots", "/v1/connect/ca/roots") { body, state in
+        state.trustDomain = body?["TrustDomain"]?.string
+      })
+      group.addTask(operation: watch("services", "/v1/catalog/services") { body, _ in
+        serviceListChanged.yield(Set(body?.object?.keys ?? [:].keys))
+      })
+      group.addTask { [quietPeriod, maxDelay] in
+        var published: CatalogSnapshot?
+        for await _ in changes {
+          let start = ContinuousClock.now
+          var seen = accumulator.generation
+          while !Task.isCancelled {
+            try? await Task.sleep(for: quietPeriod)
+            let now = accumulator.generation
+            if now == seen || ContinuousClock.now - start >= maxDelay { break }
+            seen = now
+          }
+          guard let snapshot = accumulator.snapshot(datacenter: datacenter), snapshot != published else { continue }
+          published = snapshot
+          await publish(snapshot)
+        }
+      }
+
+      var watched = Set<String>()
+      for await names in serviceLists {
+        for name in names.subtracting(watched) {
+          let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
+          stops.withLock { $0[name] = stop }
+          let run = watch("health/\(name)", "/v1/health/service/\(name)") { body, state in
+            state.healthByService[name] = body?.array ?? []
+          }
+          group.addTask {
+            await withTaskGroup(of: Void.self) { service in
+              service.addTask(operation: run)
+              service.addTask { for await _ in stopped {} }
+              _ = await service.next()
+              service.cancelAll()
+            }
+          }
+        }
+        for name in watched.subtracting(names) {
+          stops.withLock { $0.removeValue(forKey: name) }?.finish()
+          accumulator.forget(service: name)
+        }
+        if names != watched { changed.yield() }
+        watched = names
+      }
+      group.cancelAll()
+    }
+  }
+}

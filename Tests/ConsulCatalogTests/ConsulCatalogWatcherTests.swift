@@ -1,0 +1,120 @@
+import AsyncHTTPClient
+import ConsulCatalog
+import ConsulWatch
+import Foundation
+import Logging
+import TestSupport
+import Testing
+
+/// The watcher against the Consul API simulator (real HTTP, real blocking queries).
+@Suite("Consul catalog watcher", .serialized)
+struct ConsulCatalogWatcherTests {
+  /// Runs a watcher against a fresh simulator and hands the test what it published.
+  func withWatcher(
+    token: String? = nil, clientToken: String? = nil,
+    _ body: @Sendable (ConsulSimulator, Recorder<CatalogSnapshot>, Recorder<ConsulError>) async throws -> Void
+  ) async throws {
+    let simulator = try await ConsulSimulator.start(token: token)
+    defer { simulator.stop() }
+    var config = ConsulConfig()
+    config.address = simulator.address
+    config.token = clientToken
+    let http = try ConsulClient.makeHTTPClient(config)
+    var logger = Logger(label: "consul-watch-test")
+    logger.logLevel = .critical
+    var watcher = ConsulCatalogWatcher(client: ConsulClient(config: config, http: http), datacenter: "dc1", logger: logger)
+    watcher.wait = .seconds(5)
+    let published = Recorder<CatalogSnapshot>()
+    let errors = Recorder<ConsulError>()
+    do {
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { [watcher] in
+          await watcher.run(publish: { published.append($0) }, failed: { errors.append($0) })
+        }
+        try await body(simulator, published, errors)
+        group.cancelAll()
+      }
+    } catch {
+      try? await http.shutdown()
+      throw error
+    }
+    try await http.shutdown()
+  }
+
+  @Test("the example objects in Consul give the same snapshot as the catalog file")
+  func sameAsFile() async throws {
+    try await withWatcher { simulator, published, _ in
+      try await simulator.load(catalogFile: CatalogFileTests.example)
+      var expected = try CatalogFile.snapshot(contentsOf: CatalogFileTests.example)
+      expected.trustDomain = "11111111-2222-3333-4444-555555555555.consul"
+      try await eventually("the catalog to arrive") { published.items.last == expected }
+      #expect(published.items.allSatisfy { !$0.instances.isEmpty }, "no empty snapshot before sync")
+    }
+  }
+
+  @Test("a registration change reaches a new snapshot quickly; a burst of 100 gives few snapshots")
+  func changesAndBursts() async throws {
+    try await withWatcher { simulator, published, _ in
+      try await simulator.load(catalogFile: CatalogFileTests.example)
+      try await eventually("the first snapshot") { published.items.last?.lambdas.count == 2 }
+      let start = ContinuousClock.now
+      try await simulator.put("/v1/catalog/register", json: #"{"Node":"n2","Address":"10.0.0.9","Service":{"Service":"web","Port":80}}"#)
+      try await eventually("the new service") { published.items.last?.instances["web"] != nil }
+      print("registration -> snapshot: \(ContinuousClock.now - start)")
+
+      let before = published.items.count
+      let burstStart = ContinuousClock.now
+      for index in 0..<100 {
+        try await simulator.put("/v1/catalog/register", json: #"{"Node":"n2","Address":"10.0.0.9","Service":{"Service":"web","Port":\#(1000 + index)}}"#)
+      }
+      let burst = ContinuousClock.now - burstStart
+      try await eventually("the last change") { published.items.last?.instances["web"]?.port == 1099 }
+      let snapshots = published.items.count - before
+      print("100 changes in \(burst) -> \(snapshots) snapshots")
+      // At most one snapshot per second of a steady burst (maxDelay), plus the tail.
+      #expect(snapshots <= Int(burst / .seconds(1)) + 2, "a burst must be coalesced")
+    }
+  }
+
+  @Test("during an outage nothing (and nothing empty) is published, requests back off, recovery converges")
+  func outage() async throws {
+    try await withWatcher { simulator, published, errors in
+      try await simulator.load(catalogFile: CatalogFileTests.example)
+      try await eventually("the first snapshot") { published.items.last?.lambdas.count == 2 }
+      let count = published.items.count
+      let before = try await simulator.requestCounts().values.reduce(0, +)
+      try await simulator.put("/_sim/faults", json: #"{"error_count": 100000, "error_status": 500}"#)
+      // Wake every blocking query so they all hit the outage.
+      try await simulator.put("/v1/catalog/register", json: #"{"Node":"n3","Service":{"Service":"x"}}"#)
+      try await Task.sleep(for: .seconds(3))
+      let during = try await simulator.requestCounts().values.reduce(0, +) - before
+      print("requests during a 3 s outage with 9 watches: \(during)")
+      #expect(during < 9 * 12, "backoff must bound the retries")
+      #expect(published.items.count == count, "nothing is published while Consul fails")
+      #expect(errors.items.contains { $0.code == .server })
+      try await simulator.put("/_sim/faults", json: "{}")
+      try await eventually("recovery") { published.items.last?.instances["x"] != nil }
+      #expect(published.items.allSatisfy { $0.lambdas.count == 2 }, "never an emptied catalog")
+    }
+  }
+
+  @Test("an index that goes backwards is handled")
+  func indexReset() async throws {
+    try await withWatcher { simulator, published, _ in
+      try await simulator.load(catalogFile: CatalogFileTests.example)
+      try await eventually("the first snapshot") { published.items.last?.lambdas.count == 2 }
+      try await simulator.put("/_sim/faults", json: #"{"reset_index": 2}"#)
+      try await simulator.put("/v1/catalog/register", json: #"{"Node":"n4","Service":{"Service":"after-reset"}}"#)
+      try await eventually("the change after the reset", timeout: 15) { published.items.last?.instances["after-reset"] != nil }
+    }
+  }
+
+  @Test("a wrong token is reported as forbidden and nothing is published")
+  func forbidden() async throws {
+    try await withWatcher(token: "right", clientToken: "wrong") { _, published, errors in
+      try await eventually("the 403") { errors.items.contains { $0.code == .forbidden } }
+      #expect(errors.items.first { $0.code == .forbidden }?.message.contains("ACL not found") == true)
+      #expect(published.items.isEmpty)
+    }
+  }
+}

@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""A Consul HTTP API simulator for lambda-xds tests (standard library only).
+
+Serves the endpoints lambda-xds watches with Consul's JSON shapes and headers and real
+blocking-query behaviour (index + wait, X-Consul-Index, jitter up to wait/16), takes writes through
+PUT /v1/catalog/register, PUT /v1/catalog/deregister, PUT /v1/config and DELETE /v1/config, and
+injects faults on request (PUT /_sim/faults): 5xx bursts, delays, dropped connections, an index
+reset to a lower value, and 403 for a wrong token. GET /_sim/stats counts requests per path.
+
+Usage: consul_simulator.py --port 0 [--token SECRET] [--datacenter dc1]; prints "listening PORT".
+"""
+
+import argparse
+import json
+import random
+import re
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ANONYMOUS_FORBIDDEN = "ACL not found"
+
+
+class State:
+    def __init__(self, datacenter, token):
+        self.datacenter = datacenter
+        self.token = token
+        self.lock = threading.Condition()
+        self.index = 10
+        self.nodes = {}       # node name -> {"Node", "Address", "Meta", index}
+        self.services = {}    # service id -> {"node", "service": {...}, "checks": [...], index}
+        self.entries = {}     # (kind, name) -> entry with indexes
+        self.trust_domain = "11111111-2222-3333-4444-555555555555.consul"
+        self.faults = {}
+        self.stats = {}
+
+    def bump(self):
+        self.index += 1
+        self.lock.notify_all()
+        return self.index
+
+
+def parse_wait(text):
+    if text is None:
+        return 300.0
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
+    if not match:
+        raise ValueError("Invalid wait time")
+    value, unit = float(match.group(1)), match.group(2)
+    seconds = value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+    return min(seconds, 600.0)
+
+
+def health_entry(state, service):
+    node = state.nodes.get(service["node"], {"Node": service["node"], "Address": ""})
+    body = dict(service["service"])
+    body.setdefault("Tags", [])
+    body.setdefault("Meta", None)
+    if body.get("Kind", "") == "":
+        body.pop("Kind", None)
+    if not body.get("Port"):
+        body.pop("Port", None)
+    proxy = body.get("Proxy") or {}
+    proxy.setdefault("Mode", "")
+    proxy.setdefault("MeshGateway", {})
+    proxy.setdefault("Expose", {})
+    body["Proxy"] = proxy
+    body["PeerName"] = ""
+    body["CreateIndex"] = body["ModifyIndex"] = service["index"]
+    checks = []
+    for check in service["checks"]:
+        checks.append({"Node": node["Node"], "CheckID": check.get("CheckID", "check"),
+                       "Name": check.get("Name", ""), "Status": check.get("Status", "critical"),
+                       "ServiceID": check.get("ServiceID", ""), "ServiceName": "", "Notes": "",
+                       "Output": "", "ServiceTags": [], "Type": "", "CreateIndex": service["index"],
+                       "ModifyIndex": service["index"]})
+    return {"Node": {"ID": "", "Node": node["Node"], "Address": node["Address"],
+                     "Datacenter": state.datacenter, "TaggedAddresses": None,
+                     "Meta": node.get("Meta"), "CreateIndex": service["index"],
+                     "ModifyIndex": service["index"]},
+            "Service": body, "Checks": checks}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state = None
+
+    def log_message(self, *args):
+        pass
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def reply(self, status, body, index=None, text=False):
+        data = (body if text else json.dumps(body)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8" if text else "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if index is not None:
+            self.send_header("X-Consul-Index", str(index))
+            self.send_header("X-Consul-Knownleader", "true")
+            self.send_header("X-Consul-Lastcontact", "0")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def error(self, status, message):
+        self.reply(status, message, text=True)
+
+    def body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length) or b"null")
+
+    def faulted(self, path, write=False):
+        """Applies injected faults; returns True when the request was answered by one.
+
+        Faults hit reads only (what lambda-xds does); writes, the tests' own set-up, still work.
+        """
+        state = self.state
+        with state.lock:
+            state.stats[path] = state.stats.get(path, 0) + 1
+            faults = {} if write else state.faults
+            delay = faults.get("delay_ms", 0) / 1000
+            drop = faults.get("drop", 0) > 0
+            if drop:
+                faults["drop"] -= 1
+            status = None
+            if faults.get("error_count", 0) > 0:
+                faults["error_count"] -= 1
+                status = faults.get("error_status", 500)
+        if delay:
+            time.sleep(delay)
+        if drop:
+            self.close_connection = True
+            self.connection.close()
+            return True
+        if status:
+            self.error(status, "No cluster leader" if status == 500 else "simulated failure")
+            return True
+        if state.token is not None and self.headers.get("X-Consul-Token") != state.token:
+            self.error(403, ANONYMOUS_FORBIDDEN)
+            return True
+        return False
+
+    def blocking(self, query, compute):
+        """Consul's blocking query: answer at once without index, else wait for a change."""
+        try:
+            wait = parse_wait(query.get("wait", [None])[0])
+            index = int(query.get("index", ["0"])[0])
+        except ValueError as error:
+            return self.error(400, "Invalid wait time" if "wait" in str(error) else "Invalid index")
+        state = self.state
+        deadline = time.monotonic() + wait + random.uniform(0, wait / 16)
+        with state.lock:
+            while index > 0 and state.index <= index and time.monotonic() < deadline:
+                state.lock.wait(timeout=max(0.0, deadline - time.monotonic()))
+            body, status = compute()
+            reported = max(1, state.index)
+        self.reply(status, body, index=reported)
+
+    # -- reads --------------------------------------------------------------------------------
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        path, query = url.path, urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        state = self.state
+        if path == "/_sim/stats":
+            with state.lock:
+                return self.reply(200, {"requests": state.stats, "index": state.index})
+        if self.faulted(path):
+            return
+        if "ns" in query or "partition" in query:
+            return self.error(400, 'Invalid query parameter: "ns" - Namespaces are a Consul Enterprise feature')
+        if path == "/v1/catalog/services":
+            def services():
+                result = {}
+                for service in state.services.values():
+                    result.setdefault(service["service"]["Service"], [])
+                return result, 200
+            return self.blocking(query, services)
+        match = re.fullmatch(r"/v1/health/service/([^/]+)", path)
+        if match:
+            name = urllib.parse.unquote(match.group(1))
+            passing = "passing" in query
+            def entries():
+                result = [health_entry(state, s) for s in sorted(state.services.values(), key=lambda s: s["service"]["ID"])
+                          if s["service"]["Service"] == name]
+                if passing:
+                    result = [e for e in result if all(c["Status"] == "passing" for c in e["Checks"])]
+                return result, 200
+            return self.blocking(query, entries)
+        match = re.fullmatch(r"/v1/config/([^/]+)(?:/([^/]+))?", path)
+        if match:
+            kind, name = match.group(1), match.group(2)
+            def config():
+                if name is None:
+                    return [e for (k, _), e in sorted(state.entries.items()) if k == kind], 200
+                entry = state.entries.get((kind, name))
+                return (entry, 200) if entry else (f'Config entry not found for "{kind}" / "{name}"', 404)
+            if name is not None and (kind, name) not in state.entries and "index" not in query:
+                return self.error(404, f'Config entry not found for "{kind}" / "{name}"')
+            return self.blocking(query, config)
+        if path == "/v1/connect/ca/roots":
+            def roots():
+                return {"ActiveRootID": "aa:bb", "TrustDomain": state.trust_domain, "Roots": []}, 200
+            return self.blocking(query, roots)
+        self.error(404, "Invalid URL path: not a recognized HTTP API endpoint")
+
+    # -- writes -------------------------------------------------------------------------------
+    def do_PUT(self):
+        url = urllib.parse.urlparse(self.path)
+        path, state = url.path, self.state
+        if path == "/_sim/faults":
+            faults = self.body() or {}
+            with state.lock:
+                if "reset_index" in faults:
+                    state.index = int(faults.pop("reset_index"))
+                    state.lock.notify_all()
+                state.faults = faults
+            return self.reply(200, True)
+        if self.faulted(path, write=True):
+            return
+        body = self.body()
+        if path == "/v1/catalog/register":
+            with state.lock:
+                index = state.bump()
+                node = body["Node"]
+                if not body.get("SkipNodeUpdate") or node not in state.nodes:
+                    state.nodes[node] = {"Node": node, "Address": body.get("Address", ""),
+                                         "Meta": body.get("NodeMeta")}
+                service = body.get("Service")
+                if service:
+                    service = dict(service)
+                    service.setdefault("ID", service["Service"])
+                    checks = list(body.get("Checks") or [])
+                    if body.get("Check"):
+                        checks.append(body["Check"])
+                    state.services[service["ID"]] = {"node": node, "service": service,
+                                                     "checks": checks, "index": index}
+            return self.reply(200, True)
+        if path == "/v1/catalog/deregister":
+            with state.lock:
+                state.bump()
+                if body.get("ServiceID"):
+                    state.services.pop(body["ServiceID"], None)
+                else:
+                    state.nodes.pop(body["Node"], None)
+                    for key in [k for k, s in state.services.items() if s["node"] == body["Node"]]:
+                        del state.services[key]
+            return self.reply(200, True)
+        if path == "/v1/config":
+            with state.lock:
+                index = state.bump()
+                entry = dict(body)
+                key = (entry["Kind"], entry["Name"])
+                entry["CreateIndex"] = state.entries.get(key, {}).get("CreateIndex", index)
+                entry["ModifyIndex"] = index
+                state.entries[key] = entry
+            return self.reply(200, True)
+        if path == "/v1/connect/ca/trust-domain":  # test helper: rotate the trust domain
+            with state.lock:
+                state.bump()
+                state.trust_domain = body
+            return self.reply(200, True)
+        self.error(405, "method PUT not allowed")
+
+    def do_DELETE(self):
+        match = re.fullmatch(r"/v1/config/([^/]+)/([^/]+)", urllib.parse.urlparse(self.path).path)
+        if self.faulted(self.path, write=True):
+            return
+        if not match:
+            return self.error(405, "method DELETE not allowed")
+        with self.state.lock:
+            self.state.bump()
+            self.state.entries.pop((match.group(1), match.group(2)), None)
+        self.reply(200, True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--token")
+    parser.add_argument("--datacenter", default="dc1")
+    args = parser.parse_args()
+    Handler.state = State(args.datacenter, args.token)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    print(f"listening {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
