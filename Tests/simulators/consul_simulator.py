@@ -12,6 +12,8 @@ Usage: consul_simulator.py --port 0 [--token SECRET] [--datacenter dc1]; prints 
 
 import argparse
 import json
+import os
+import signal
 import random
 import re
 import threading
@@ -279,6 +281,8 @@ def main():
     parser.add_argument("--token")
     parser.add_argument("--datacenter", default="dc1")
     args = parser.parse_args()
+    # Exit at once on SIGTERM, whatever signal disposition the parent process left us.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     Handler.state = State(args.datacenter, args.token)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True

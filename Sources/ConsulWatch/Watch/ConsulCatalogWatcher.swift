@@ -12,7 +12,7 @@ public struct ConsulCatalogWatcher: Sendable {
   public var client: ConsulClient
   public var datacenter: String
   /// A snapshot is built once no change arrived for this long...
-  public var quietPeriod: Duration = .milliseconds(50)
+  public var quietPeriod: Duration = .milliseconds(100)
   /// ...or when a burst has lasted this long, so a steady stream of changes still gets through.
   public var maxDelay: Duration = .seconds(1)
   public var wait: Duration = .seconds(300)
