@@ -87,6 +87,8 @@ let package = Package(
       dependencies: [
         "ADSServer",
         "ResourceCache",
+        "ConsulCatalog",
+        "ConsulWatch",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The README's "run it" command. Builds lambda-xds, starts `lambda-xds serve`, starts a real
-# Envoy 1.40 from the bootstrap that `lambda-xds bootstrap` prints, shows that Envoy connected
-# over ADS, then stops everything it started (by PID).
+# The README's "run it" command. Builds lambda-xds, starts `lambda-xds serve` on the example
+# catalog (envoy-configs/catalog.json, no Consul needed), starts a real Envoy 1.40 from the
+# bootstrap that `lambda-xds bootstrap` prints, shows what the server read and that Envoy
+# connected over ADS, then stops everything it started (by PID).
 #
-# The catalog-driven Lambda configuration (catalog file, translation) is not built yet; until it
-# is, the server has no snapshot for this node and Envoy waits for one.
+# The translation from catalog to Envoy resources is not built yet; until it is, the server has
+# no snapshot for this node and Envoy waits for one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin" serve --xds-address 127.0.0.1:18000 --log-level info 2>"$work/server.log" &
+"$bin" serve --catalog-file envoy-configs/catalog.json --xds-address 127.0.0.1:18000 \
+  --log-level info 2>"$work/server.log" &
 pids+=($!)
 "$bin" bootstrap --node-id api-sidecar-proxy --xds-address 127.0.0.1:18000 \
   --admin-address 127.0.0.1:19000 --output "$work/bootstrap.json"

@@ -21,6 +21,9 @@ public struct ConsulClient: Sendable {
     self.http = http
   }
 
+  /// Closes the client's connections; call once the watches have stopped.
+  public func shutdown() async throws { try await http.shutdown() }
+
   /// An HTTP client for Consul. Every blocking query holds one HTTP/1.1 connection (HTTP/2 is
   /// used over TLS), so the pool must allow one per watch; Consul itself allows 200 connections
   /// per client address by default (`limits.http_max_conns_per_client`).

@@ -1,5 +1,6 @@
 import ADSServer
 import ArgumentParser
+import ConsulCatalog
 import Dispatch
 import Logging
 import ResourceCache
@@ -12,13 +13,15 @@ struct Serve: AsyncParsableCommand {
       each is served the snapshot for its node id.
 
       Examples:
-        lambda-xds serve
+        lambda-xds serve --catalog-file envoy-configs/catalog.json
+        CONSUL_HTTP_ADDR=https://consul:8501 CONSUL_HTTP_TOKEN_FILE=/run/token lambda-xds serve
         lambda-xds serve --xds-address 0.0.0.0:18000 --log-level debug
       """)
 
   @Option(help: "Where Envoy connects (HOST:PORT).")
   var xdsAddress = HostPort(argument: "127.0.0.1:18000")!
 
+  @OptionGroup var source: CatalogSourceOptions
   @OptionGroup var logging: LoggingOptions
 
   func run() async throws {
@@ -33,6 +36,12 @@ struct Serve: AsyncParsableCommand {
         try await server.run { port in
           logger.info("xDS server listening", metadata: ["address": "\(xdsAddress.host):\(port)"])
         }
+      }
+      let feed = CatalogFeed()
+      group.addTask { try await source.run(into: feed, logger: logger) }
+      group.addTask {
+        // Translation to Envoy resources is the next step; until then report what was read.
+        for await catalog in feed.snapshots { CatalogReport.log(catalog, logger: logger) }
       }
       group.addTask {
         let signal = await Signals.shutdown()
