@@ -281,8 +281,10 @@ def main():
     parser.add_argument("--token")
     parser.add_argument("--datacenter", default="dc1")
     args = parser.parse_args()
-    # Exit at once on SIGTERM, whatever signal disposition the parent process left us.
+    # Exit at once on SIGTERM, whatever signal disposition or mask the parent process left us
+    # (a child started from a Swift test process inherits its blocked signals).
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
     Handler.state = State(args.datacenter, args.token)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True

@@ -92,7 +92,7 @@ public struct ADSStreamState: Sendable {
       guard let response = plan(type, &sub, snapshot) else { continue }
       types[type] = sub
       responses.append(response)
-      if type == .cluster { refreshEndpoints(after: response, snapshot) }
+      if type == .cluster { refreshEndpoints(after: response) }
     }
     return responses
   }
@@ -139,7 +139,7 @@ public struct ADSStreamState: Sendable {
 
   /// Envoy rebuilds a changed cluster and waits for a fresh endpoint response to warm it, even
   /// when the endpoints are the same; forget that the client holds them so they are sent again.
-  private mutating func refreshEndpoints(after response: PlannedResponse, _ snapshot: Snapshot) {
+  private mutating func refreshEndpoints(after response: PlannedResponse) {
     guard var endpoints = types[.endpoint], let clusters = types[.cluster] else { return }
     for cluster in response.resources where clusters.known[cluster.name] != cluster.version {
       for reference in cluster.references where reference.type == .endpoint {
