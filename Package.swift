@@ -69,6 +69,18 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
+    // Catalog snapshot -> Envoy resources per proxy: pure functions, the only module that knows
+    // both Consul and Envoy.
+    .target(
+      name: "Translation",
+      dependencies: [
+        "ConsulCatalog",
+        "EnvoyAPI",
+        "ResourceCache",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: strictSettings
+    ),
     // The ADS protocol: a pure per-stream state machine and the gRPC service around it.
     .target(
       name: "ADSServer",
@@ -89,6 +101,7 @@ let package = Package(
         "ResourceCache",
         "ConsulCatalog",
         "ConsulWatch",
+        "Translation",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -119,6 +132,15 @@ let package = Package(
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Logging", package: "swift-log"),
       ],
+      swiftSettings: strictSettings
+    ),
+    .testTarget(
+      name: "TranslationTests",
+      dependencies: [
+        "Translation", "ConsulCatalog", "ResourceCache", "EnvoyAPI", "TestSupport",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      exclude: ["Fixtures", "Golden"],
       swiftSettings: strictSettings
     ),
     .testTarget(

@@ -75,6 +75,34 @@ public final class EnvoyProcess: @unchecked Sendable {
     return String(text.suffix(4000))
   }
 
+  /// Runs `envoy --mode validate` on a bootstrap: nil when Envoy accepts it, else its complaint.
+  public static func validate(bootstrapJSON: String, name: String) throws -> String? {
+    let directory = testRunDirectory.appendingPathComponent("validate-\(name)-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let bootstrap = directory.appendingPathComponent("bootstrap.json")
+    try bootstrapJSON.write(to: bootstrap, atomically: true, encoding: .utf8)
+    let output = directory.appendingPathComponent("output.txt")
+    FileManager.default.createFile(atPath: output.path, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try envoyBinary())
+    process.arguments = ["--mode", "validate", "-c", bootstrap.path, "--disable-hot-restart", "--log-level", "warn"]
+    process.environment = ["HOME": directory.path, "AWS_EC2_METADATA_DISABLED": "true"]
+    let handle = try FileHandle(forWritingTo: output)
+    process.standardOutput = handle
+    process.standardError = handle
+    try process.run()
+    try recordPID(process.processIdentifier)
+    let deadline = Date().addingTimeInterval(60)
+    while process.isRunning && Date() < deadline { usleep(20_000) }
+    stopChild(process)
+    try? FileManager.default.removeItem(at: testRunDirectory.appendingPathComponent("\(process.processIdentifier).pid"))
+    try handle.close()
+    if process.terminationReason == .exit && process.terminationStatus == 0 { return nil }
+    let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+    return "exit \(process.terminationStatus): \(text.suffix(2000))"
+  }
+
   /// `ENVOY_BIN`, else `envoy` on PATH, else the project's virtualenv.
   public static func envoyBinary() throws -> String {
     if let path = ProcessInfo.processInfo.environment["ENVOY_BIN"] { return path }

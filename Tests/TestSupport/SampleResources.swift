@@ -1,4 +1,3 @@
-public import ADSServer
 import EnvoyAPI
 public import ResourceCache
 import SwiftProtobuf
@@ -33,16 +32,11 @@ public struct SampleResources: Sendable {
     return try Snapshot(resources)
   }
 
-  static let ads = Envoy_Config_Core_V3_ConfigSource.with {
-    $0.ads = .init()
-    $0.resourceApiVersion = .v3
-  }
-
   static func cluster(_ name: String) -> Envoy_Config_Cluster_V3_Cluster {
     .with {
       $0.name = name
       $0.type = .eds
-      $0.edsClusterConfig.edsConfig = ads
+      $0.edsClusterConfig.edsConfig = .ads
       $0.connectTimeout = .init(seconds: 1)
     }
   }
@@ -69,7 +63,7 @@ public struct SampleResources: Sendable {
     })
     let manager = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager.with {
       $0.statPrefix = "ingress"
-      $0.rds.configSource = Self.ads
+      $0.rds.configSource = .ads
       $0.rds.routeConfigName = Self.routeName
       $0.httpFilters = filters
     }

@@ -28,11 +28,7 @@ public struct EnvoyBootstrap: Sendable {
   }
 
   public func message() throws -> Envoy_Config_Bootstrap_V3_Bootstrap {
-    let ads = Envoy_Config_Core_V3_ConfigSource.with {
-      $0.ads = .init()
-      $0.resourceApiVersion = .v3
-    }
-    return try .with {
+    try .with {
       $0.node.id = nodeID
       $0.node.cluster = nodeCluster
       $0.admin.address = .socket(adminHost, adminPort)
@@ -42,8 +38,8 @@ public struct EnvoyBootstrap: Sendable {
         $0.setNodeOnFirstMessageOnly = true
         $0.grpcServices = [.with { $0.envoyGrpc.clusterName = Self.xdsClusterName }]
       }
-      $0.dynamicResources.cdsConfig = ads
-      $0.dynamicResources.ldsConfig = ads
+      $0.dynamicResources.cdsConfig = .ads
+      $0.dynamicResources.ldsConfig = .ads
       $0.staticResources.clusters = [try xdsCluster()]
     }
   }
@@ -66,15 +62,6 @@ public struct EnvoyBootstrap: Sendable {
       $0.loadAssignment.endpoints = [
         .with { $0.lbEndpoints = [.with { $0.endpoint.address = .socket(xdsHost, xdsPort) }] }
       ]
-    }
-  }
-}
-
-extension Envoy_Config_Core_V3_Address {
-  public static func socket(_ host: String, _ port: Int) -> Self {
-    .with {
-      $0.socketAddress.address = host
-      $0.socketAddress.portValue = UInt32(port)
     }
   }
 }

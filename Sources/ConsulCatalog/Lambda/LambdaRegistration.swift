@@ -1,24 +1,3 @@
-/// How a Lambda function is invoked.
-public struct LambdaFunction: Sendable, Hashable {
-  public enum InvocationMode: String, Sendable, Hashable {
-    case synchronous
-    case asynchronous
-  }
-
-  public var arn: LambdaARN
-  public var payloadPassthrough: Bool
-  public var invocationMode: InvocationMode
-
-  public init(arn: LambdaARN, payloadPassthrough: Bool = false, invocationMode: InvocationMode = .synchronous) {
-    self.arn = arn
-    self.payloadPassthrough = payloadPassthrough
-    self.invocationMode = invocationMode
-  }
-
-  /// The region comes from the ARN, always.
-  public var region: String { arn.region }
-}
-
 /// A service whose service-defaults declare it a Lambda function, valid or not.
 ///
 /// A malformed declaration does not throw: it becomes `.invalid(reason)` for that one service,
@@ -63,7 +42,7 @@ public struct LambdaRegistration: Sendable, Equatable {
         throw CatalogError(
           "service-defaults Protocol is \"\(effective.isEmpty ? "tcp (unset)" : effective)\"; a Lambda service needs \"http\"")
       }
-      return fromExtension ?? fromMeta!
+      return try LambdaXDSMeta.apply(entry.meta, to: fromExtension ?? fromMeta!)
     })
     return LambdaRegistration(service: entry.name, source: source, function: parsed, warnings: warnings)
   }
@@ -110,6 +89,28 @@ public struct LambdaRegistration: Sendable, Equatable {
       throw CatalogError("unknown invocation mode \"\(text)\" (use synchronous or asynchronous)")
     }
     return mode
+  }
+}
+
+/// lambda-xds's own per-service settings, in service-defaults `Meta` (Consul keeps any Meta, so
+/// the same entry works in a real Consul).
+enum LambdaXDSMeta {
+  static let endpoint = "lambda-xds/endpoint"
+  static let filterMode = "lambda-xds/filter-mode"
+
+  static func apply(_ meta: JSONValue, to function: LambdaFunction) throws(CatalogError) -> LambdaFunction {
+    var function = function
+    if let value = meta.object?[endpoint] {
+      guard let url = value.string else { throw CatalogError("Meta \(endpoint) must be a string") }
+      function.endpoint = try LambdaEndpoint(url: url)
+    }
+    if let value = meta.object?[filterMode] {
+      guard let text = value.string, let mode = LambdaFunction.FilterMode(rawValue: text.lowercased()) else {
+        throw CatalogError("Meta \(filterMode) must be \"downstream\" or \"upstream\"")
+      }
+      function.filterMode = mode
+    }
+    return function
   }
 }
 

@@ -1,5 +1,6 @@
 public import SwiftProtobuf
 import EnvoyAPI
+import Foundation
 
 /// JSON in the form Envoy's admin API prints: proto field names (snake_case), typed `Any`.
 public enum EnvoyJSON {
@@ -40,5 +41,14 @@ public enum EnvoyJSON {
     var options = JSONEncodingOptions()
     options.preserveProtoFieldNames = true
     return try message.jsonString(options: options)
+  }
+
+  /// Indented, with every object's keys sorted: stable text for golden files and diffs
+  /// (protobuf's JSON printer does not order map keys).
+  public static func canonical(_ message: some Message) throws -> String {
+    let object = try JSONSerialization.jsonObject(with: Data(try string(message).utf8))
+    let data = try JSONSerialization.data(
+      withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    return String(decoding: data, as: UTF8.self) + "\n"
   }
 }

@@ -1,0 +1,21 @@
+import EnvoyAPI
+import SwiftProtobuf
+
+// Short names for the Envoy messages translation builds; the generated names spell out packages.
+typealias Cluster = Envoy_Config_Cluster_V3_Cluster
+typealias ClusterLoadAssignment = Envoy_Config_Endpoint_V3_ClusterLoadAssignment
+typealias Listener = Envoy_Config_Listener_V3_Listener
+typealias FilterChain = Envoy_Config_Listener_V3_FilterChain
+typealias NetworkFilter = Envoy_Config_Listener_V3_Filter
+typealias RouteConfiguration = Envoy_Config_Route_V3_RouteConfiguration
+typealias VirtualHost = Envoy_Config_Route_V3_VirtualHost
+typealias HTTPConnectionManager =
+  Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager
+typealias HTTPFilter = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpFilter
+typealias LambdaFilterConfig = Envoy_Extensions_Filters_Http_AwsLambda_V3_Config
+typealias UpstreamTLSContext = Envoy_Extensions_TransportSockets_Tls_V3_UpstreamTlsContext
+typealias DownstreamTLSContext = Envoy_Extensions_TransportSockets_Tls_V3_DownstreamTlsContext
+typealias SDSSecretConfig = Envoy_Extensions_TransportSockets_Tls_V3_SdsSecretConfig
+typealias Secret = Envoy_Extensions_TransportSockets_Tls_V3_Secret
+typealias RBACRules = Envoy_Config_Rbac_V3_RBAC
+typealias Principal = Envoy_Config_Rbac_V3_Principal

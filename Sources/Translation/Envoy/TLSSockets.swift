@@ -1,0 +1,69 @@
+import EnvoyAPI
+import ResourceCache
+import SwiftProtobuf
+
+/// TLS transport sockets: to AWS (verified against the system CA bundle) and inside the mesh
+/// (mTLS with certificates delivered over SDS, so a rotation pushes only secrets).
+enum TLSSockets {
+  static let name = "envoy.transport_sockets.tls"
+
+  /// TLS to a public endpoint: SNI and a DNS SAN match for the host, CA bundle from disk.
+  static func upstream(verifyingHost host: String, caBundle: String) throws -> Envoy_Config_Core_V3_TransportSocket {
+    try socket(
+      UpstreamTLSContext.with {
+        $0.sni = host
+        $0.commonTlsContext.validationContext = .with {
+          $0.trustedCa.filename = caBundle
+          $0.matchTypedSubjectAltNames = [.with {
+            $0.sanType = .dns
+            $0.matcher.exact = host
+          }]
+        }
+      })
+  }
+
+  /// mTLS from a sidecar to the gateway that fronts `target`: presents the caller's leaf,
+  /// expects the target's SPIFFE identity, asks for the target's SNI.
+  static func meshUpstream(callerLeaf: String, sni: String, expectedSPIFFE: String) throws
+    -> Envoy_Config_Core_V3_TransportSocket
+  {
+    try socket(
+      UpstreamTLSContext.with {
+        $0.sni = sni
+        $0.commonTlsContext.tlsCertificateSdsSecretConfigs = [sds(callerLeaf)]
+        $0.commonTlsContext.combinedValidationContext = .with {
+          $0.defaultValidationContext.matchTypedSubjectAltNames = [.with {
+            $0.sanType = .uri
+            $0.matcher.exact = expectedSPIFFE
+          }]
+          $0.validationContextSdsSecretConfig = sds(MeshNames.rootsSecret)
+        }
+      })
+  }
+
+  /// The gateway side: presents the linked service's leaf and requires a client certificate
+  /// signed by the mesh roots.
+  static func meshDownstream(serviceLeaf: String) throws -> Envoy_Config_Core_V3_TransportSocket {
+    try socket(
+      DownstreamTLSContext.with {
+        $0.commonTlsContext.tlsCertificateSdsSecretConfigs = [sds(serviceLeaf)]
+        $0.commonTlsContext.validationContextSdsSecretConfig = sds(MeshNames.rootsSecret)
+        $0.requireClientCertificate = .init(true)
+      })
+  }
+
+  private static func sds(_ name: String) -> SDSSecretConfig {
+    .with {
+      $0.name = name
+      $0.sdsConfig = .ads
+    }
+  }
+
+  private static func socket(_ context: some Message) throws -> Envoy_Config_Core_V3_TransportSocket {
+    let any = try Google_Protobuf_Any.packing(context)
+    return .with {
+      $0.name = name
+      $0.typedConfig = any
+    }
+  }
+}

@@ -1,0 +1,20 @@
+public import ConsulCatalog
+public import ResourceCache
+
+/// What one proxy gets: its snapshot and the findings that explain what was left out.
+public struct ProxyTranslation: Sendable {
+  /// The proxy's Consul service ID, which is Envoy's `node.id`.
+  public let nodeID: String
+  public let kind: ServiceInstance.Kind
+  /// Consistent by construction; nil only if it was not (a bug, reported as a finding), so the
+  /// proxy keeps its previous configuration.
+  public let snapshot: Snapshot?
+  public let findings: [Finding]
+}
+
+/// The whole catalog translated: the routing plan and every proxy's configuration.
+public struct CatalogTranslation: Sendable {
+  public let plan: LambdaRoutingPlan
+  /// By node id.
+  public let proxies: [String: ProxyTranslation]
+}

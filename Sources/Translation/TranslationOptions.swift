@@ -1,0 +1,34 @@
+public import ConsulCatalog
+
+/// Settings that change the generated configuration. `serve` and `dump` take the same flags, so
+/// `dump` shows exactly what `serve` sends.
+public struct TranslationOptions: Sendable, Equatable {
+  public enum IntentionPolicy: String, Sendable, Equatable, CaseIterable {
+    case allow
+    case deny
+  }
+
+  /// Overrides every Lambda endpoint, including per-service ones (a local stand-in, LocalStack).
+  public var lambdaEndpoint: LambdaEndpoint?
+  /// CA bundle Envoy verifies AWS's certificate with (Consul does not verify it at all).
+  public var caBundlePath: String
+  public var connectTimeoutMilliseconds: Int
+  /// What the gateway does for callers no intention names (Consul: allow, or deny with ACLs
+  /// in default-deny mode).
+  public var defaultIntentionPolicy: IntentionPolicy
+
+  public init(
+    lambdaEndpoint: LambdaEndpoint? = nil, caBundlePath: String = "/etc/ssl/certs/ca-certificates.crt",
+    connectTimeoutMilliseconds: Int = 5000, defaultIntentionPolicy: IntentionPolicy = .allow
+  ) {
+    self.lambdaEndpoint = lambdaEndpoint
+    self.caBundlePath = caBundlePath
+    self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
+    self.defaultIntentionPolicy = defaultIntentionPolicy
+  }
+
+  /// The endpoint a function is invoked at, after the overrides.
+  func endpoint(for function: LambdaFunction) -> LambdaEndpoint {
+    lambdaEndpoint ?? function.endpoint ?? .aws(region: function.region, partition: function.arn.partition)
+  }
+}

@@ -1,0 +1,73 @@
+import ConsulCatalog
+import Foundation
+import ResourceCache
+import TestSupport
+import Translation
+
+/// One golden case: a catalog file, the certificates and options it is translated with.
+struct GoldenCase: Sendable, CustomStringConvertible {
+  var name: String
+  var catalog: URL
+  var withCertificates = true
+  var options = TranslationOptions(caBundlePath: "/etc/ssl/certs/ca-certificates.crt")
+
+  var description: String { name }
+
+  static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+  static let goldenRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+  static let example = EnvoyProcess.projectRoot.appendingPathComponent("envoy-configs/catalog.json")
+
+  static func fixture(_ name: String, withCertificates: Bool = true) -> GoldenCase {
+    GoldenCase(name: name, catalog: fixtures.appendingPathComponent("catalogs/\(name).json"), withCertificates: withCertificates)
+  }
+
+  static let all: [GoldenCase] = {
+    var cases = ["direct", "gated", "opposite", "invalid", "overrides", "intentions", "unhealthy-gateway"].map { fixture($0) }
+    var noCertificates = fixture("gated", withCertificates: false)
+    noCertificates.name = "gated-without-certificates"
+    cases.append(noCertificates)
+    var defaultDeny = fixture("intentions")
+    defaultDeny.name = "intentions-default-deny"
+    defaultDeny.options.defaultIntentionPolicy = .deny
+    cases.append(defaultDeny)
+    cases.append(GoldenCase(name: "example", catalog: example))
+    var local = GoldenCase(name: "example-local-endpoint", catalog: example)
+    local.options.lambdaEndpoint = try! LambdaEndpoint(url: "http://127.0.0.1:9001")
+    cases.append(local)
+    return cases
+  }()
+
+  /// The test-only mesh CA and leaves under Fixtures/certificates.
+  static let certificates: MeshCertificates = {
+    let directory = fixtures.appendingPathComponent("certificates")
+    func read(_ file: String) -> String {
+      try! String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+    }
+    var leaves: [String: MeshCertificates.Leaf] = [:]
+    for service in ["api", "payments", "authentication", "orders"] {
+      leaves[service] = .init(certificatePEM: read("\(service).pem"), privateKeyPEM: read("\(service)-key.pem"))
+    }
+    return MeshCertificates(rootsPEM: read("roots.pem"), leaves: leaves)
+  }()
+
+  func translate() throws -> CatalogTranslation {
+    let snapshot = try CatalogFile.snapshot(contentsOf: catalog.path)
+    return Translator(options: options).translate(snapshot, certificates: withCertificates ? Self.certificates : .none)
+  }
+
+  /// The golden documents: each proxy's config dump, and every finding.
+  func documents() throws -> [String: String] {
+    let translation = try translate()
+    var documents: [String: String] = [:]
+    var findings = ["# routing plan"] + translation.plan.findings.map(\.description)
+    for (node, proxy) in translation.proxies.sorted(by: { $0.key < $1.key }) {
+      findings.append("# \(node)")
+      findings += proxy.findings.map(\.description)
+      if let snapshot = proxy.snapshot {
+        documents["\(node).json"] = try EnvoyJSON.canonical(try snapshot.configDump())
+      }
+    }
+    documents["findings.txt"] = findings.joined(separator: "\n") + "\n"
+    return documents
+  }
+}
