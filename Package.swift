@@ -27,6 +27,8 @@ let package = Package(
     .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+    .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+    .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
   ],
   targets: [
     // Generated from proto/ by scripts/generate-protos.sh; never edited by hand.
@@ -81,6 +83,17 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
+    // Mesh certificates where Consul's CA is not available: the embedded dev CA and rotation.
+    .target(
+      name: "MeshIdentity",
+      dependencies: [
+        "ConsulCatalog",
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: strictSettings
+    ),
     // The ADS protocol: a pure per-stream state machine and the gRPC service around it.
     .target(
       name: "ADSServer",
@@ -102,8 +115,10 @@ let package = Package(
         "ConsulCatalog",
         "ConsulWatch",
         "Translation",
+        "MeshIdentity",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "Yams", package: "Yams"),
       ],
       swiftSettings: strictSettings
     ),
@@ -141,6 +156,14 @@ let package = Package(
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       exclude: ["Fixtures", "Golden"],
+      swiftSettings: strictSettings
+    ),
+    .testTarget(
+      name: "MeshIdentityTests",
+      dependencies: [
+        "MeshIdentity", "ConsulCatalog", .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+      ],
       swiftSettings: strictSettings
     ),
     .testTarget(

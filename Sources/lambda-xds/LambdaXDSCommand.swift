@@ -10,6 +10,6 @@ struct LambdaXDSCommand: AsyncParsableCommand {
         lambda-xds serve --xds-address 127.0.0.1:18000
         lambda-xds bootstrap --node-id api-sidecar-proxy --xds-address 127.0.0.1:18000
       """,
-    subcommands: [Serve.self, Bootstrap.self]
+    subcommands: [Serve.self, Dump.self, Check.self, Bootstrap.self]
   )
 }

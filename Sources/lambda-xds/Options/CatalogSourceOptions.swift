@@ -3,6 +3,7 @@ import ConsulCatalog
 import ConsulWatch
 import Foundation
 import Logging
+import Synchronization
 
 /// Where the catalog comes from: a catalog file (the embedded default) or Consul. Shared by every
 /// command that reads the catalog, so they all see the same thing.
@@ -69,4 +70,46 @@ struct CatalogSourceOptions: ParsableArguments {
     await watcher.run(publish: { feed.publish($0) })
     try await client.shutdown()
   }
+
+  /// Reads the catalog once (for `dump` and `check`): the file, or Consul's first complete view.
+  func readOnce(logger: Logger, timeout: Duration = .seconds(30)) async throws -> CatalogSnapshot {
+    if let catalogFile {
+      do { return try CatalogFile.snapshot(contentsOf: catalogFile) } catch { throw ValidationError("\(error)") }
+    }
+    let config = try consulConfig()
+    let client = ConsulClient(config: config, http: try ConsulClient.makeHTTPClient(config))
+    let feed = CatalogFeed()
+    let lastError = LastError()
+    let watcher = ConsulCatalogWatcher(client: client, datacenter: datacenter ?? "dc1", logger: logger)
+    let catalog = await withTaskGroup(of: CatalogSnapshot?.self) { group in
+      group.addTask {
+        await watcher.run(publish: { feed.publish($0) }, failed: { error in lastError.value.withLock { $0 = "\(error)" } })
+        return nil
+      }
+      group.addTask {
+        for await catalog in feed.snapshots { return catalog }
+        return nil
+      }
+      group.addTask {
+        try? await Task.sleep(for: timeout)
+        return nil
+      }
+      let first = await group.next() ?? nil
+      group.cancelAll()
+      feed.finish()
+      return first
+    }
+    try await client.shutdown()
+    guard let catalog else {
+      throw ValidationError(
+        "no answer from Consul at \(config.scheme)://\(config.address) within \(timeout)"
+          + (lastError.value.withLock { $0 }.map { ": \($0)" } ?? ""))
+    }
+    return catalog
+  }
+}
+
+/// The last error a one-shot Consul read saw, for its failure message.
+private final class LastError: Sendable {
+  let value = Mutex<String?>(nil)
 }

@@ -2,8 +2,10 @@ import ADSServer
 import ArgumentParser
 import ConsulCatalog
 import Dispatch
+import Foundation
 import Logging
 import ResourceCache
+import Translation
 
 struct Serve: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -14,6 +16,7 @@ struct Serve: AsyncParsableCommand {
 
       Examples:
         lambda-xds serve --catalog-file envoy-configs/catalog.json
+        lambda-xds serve --catalog-file envoy-configs/catalog.json --lambda-endpoint http://127.0.0.1:9001
         CONSUL_HTTP_ADDR=https://consul:8501 CONSUL_HTTP_TOKEN_FILE=/run/token lambda-xds serve
         lambda-xds serve --xds-address 0.0.0.0:18000 --log-level debug
       """)
@@ -22,11 +25,20 @@ struct Serve: AsyncParsableCommand {
   var xdsAddress = HostPort(argument: "127.0.0.1:18000")!
 
   @OptionGroup var source: CatalogSourceOptions
+  @OptionGroup var certificates: CertificateOptions
+  @OptionGroup var translation: TranslationFlags
   @OptionGroup var logging: LoggingOptions
 
   func run() async throws {
     let logger = logging.makeLogger()
     let cache = SnapshotCache()
+    var makeAuthority: ConfigurationPipeline.AuthorityFactory?
+    if source.catalogFile != nil {
+      makeAuthority = { [certificates] trustDomain in try certificates.authority(trustDomain: trustDomain, logger: logger) }
+    }
+    let pipeline = ConfigurationPipeline(
+      translator: Translator(options: try translation.options()), cache: cache, makeAuthority: makeAuthority,
+      leafLifetime: certificates.leafLifetime, logger: logger)
     let status = XDSStatusBoard()
     let server = XDSServer(
       host: xdsAddress.host, port: xdsAddress.port,
@@ -39,10 +51,7 @@ struct Serve: AsyncParsableCommand {
       }
       let feed = CatalogFeed()
       group.addTask { try await source.run(into: feed, logger: logger) }
-      group.addTask {
-        // Translation to Envoy resources is the next step; until then report what was read.
-        for await catalog in feed.snapshots { CatalogReport.log(catalog, logger: logger) }
-      }
+      group.addTask { await pipeline.run(feed) }
       group.addTask {
         let signal = await Signals.shutdown()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])

@@ -1,0 +1,141 @@
+import ConsulCatalog
+import Foundation
+import Logging
+import MeshIdentity
+import ResourceCache
+import Synchronization
+import Translation
+
+/// The data flow of `serve`: catalog snapshots (+ mesh certificates) -> translation -> per-proxy
+/// snapshots in the cache.
+///
+/// A proxy whose translation failed keeps its previous snapshot; a proxy that left the catalog is
+/// forgotten by the cache but its connected Envoy keeps what it has. Findings are logged when
+/// they appear and when they clear, not on every catalog change.
+final class ConfigurationPipeline: Sendable {
+  /// Makes the dev CA from the first catalog's trust domain (catalog-file mode); nil means no
+  /// mesh certificates yet (Consul mode until Consul's CA is wired: gated services report it).
+  typealias AuthorityFactory = @Sendable (_ trustDomain: String?) throws -> DevCertificateAuthority
+
+  private struct State {
+    var catalog: CatalogSnapshot?
+    var rotation: LeafRotation?
+    var translation: CatalogTranslation?
+    var findings: Set<String> = []
+  }
+
+  let translator: Translator
+  let cache: SnapshotCache
+  let logger: Logger
+  let makeAuthority: AuthorityFactory?
+  let leafLifetime: TimeInterval
+  private let state = Mutex(State())
+
+  init(
+    translator: Translator, cache: SnapshotCache, makeAuthority: AuthorityFactory?, leafLifetime: TimeInterval,
+    logger: Logger
+  ) {
+    self.translator = translator
+    self.cache = cache
+    self.makeAuthority = makeAuthority
+    self.leafLifetime = leafLifetime
+    self.logger = logger
+  }
+
+  /// The latest translation, for inspection.
+  var latest: CatalogTranslation? { state.withLock { $0.translation } }
+
+  func run(_ feed: CatalogFeed) async {
+    await withTaskGroup(of: Void.self) { group in
+      group.addTask {
+        for await catalog in feed.snapshots { self.update(catalog) }
+      }
+      if makeAuthority != nil {
+        group.addTask { await self.renewLeaves() }
+      }
+      await group.next()
+      group.cancelAll()
+    }
+  }
+
+  func update(_ catalog: CatalogSnapshot) {
+    state.withLock { state in
+      state.catalog = catalog
+      refresh(&state, now: Date(), force: true)
+    }
+  }
+
+  /// Wakes when the next leaf is due (at least every minute) and re-translates if any changed.
+  private func renewLeaves() async {
+    while !Task.isCancelled {
+      let due = state.withLock { $0.rotation?.nextRenewal } ?? Date().addingTimeInterval(60)
+      let wait = min(max(due.timeIntervalSinceNow, 1), 60)
+      try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+      state.withLock { refresh(&$0, now: Date(), force: false) }
+    }
+  }
+
+  /// Re-translates the current catalog; on a renewal tick (`force` false) only if a leaf changed.
+  private func refresh(_ state: inout State, now: Date, force: Bool) {
+    guard var catalog = state.catalog else { return }
+    var certificates = MeshCertificates.none
+    if let makeAuthority {
+      do {
+        if state.rotation == nil {
+          state.rotation = LeafRotation(authority: try makeAuthority(catalog.trustDomain), lifetime: leafLifetime)
+        }
+        let changed = try state.rotation!.apply(to: &catalog, now: now)
+        if changed {
+          logger.info("mesh leaf certificates issued", metadata: ["services": "\(state.rotation!.leaves.count)"])
+        } else if !force {
+          return
+        }
+        certificates = state.rotation!.certificates
+      } catch {
+        logger.error("dev CA failed; serving without mesh certificates", metadata: ["error": "\(error)"])
+      }
+    } else if !force {
+      return
+    }
+    apply(translator.translate(catalog, certificates: certificates), &state)
+  }
+
+  private func apply(_ translation: CatalogTranslation, _ state: inout State) {
+    var changed = 0
+    for (node, proxy) in translation.proxies {
+      if let snapshot = proxy.snapshot, cache.set(snapshot, for: node) { changed += 1 }
+    }
+    for node in cache.nodeIDs where translation.proxies[node] == nil {
+      cache.remove(nodeID: node)
+      logger.info("proxy left the catalog; its Envoy keeps its last configuration", metadata: ["node": "\(node)"])
+    }
+    logFindings(translation, &state.findings)
+    state.translation = translation
+    if changed > 0 {
+      logger.info(
+        "configuration updated",
+        metadata: [
+          "proxies": "\(translation.proxies.count)", "changed": "\(changed)",
+          "lambdas": "\(translation.plan.routes.count)",
+        ])
+    }
+  }
+
+  private func logFindings(_ translation: CatalogTranslation, _ previous: inout Set<String>) {
+    var current: [String: (Finding, String)] = [:]
+    for finding in translation.plan.findings { current["plan|\(finding)"] = (finding, "") }
+    for (node, proxy) in translation.proxies {
+      for finding in proxy.findings { current["\(node)|\(finding)"] = (finding, node) }
+    }
+    for key in Set(current.keys).subtracting(previous).sorted() {
+      let (finding, node) = current[key]!
+      var metadata: Logger.Metadata = ["service": "\(finding.service)", "reason": "\(finding.message)"]
+      if !node.isEmpty { metadata["node"] = "\(node)" }
+      logger.log(level: finding.severity == .error ? .error : .warning, "service not fully configured", metadata: metadata)
+    }
+    for key in previous.subtracting(current.keys).sorted() {
+      logger.info("finding cleared", metadata: ["finding": "\(key)"])
+    }
+    previous = Set(current.keys)
+  }
+}

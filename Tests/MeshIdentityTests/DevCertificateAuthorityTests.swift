@@ -1,0 +1,61 @@
+import ConsulCatalog
+import Foundation
+import MeshIdentity
+import Testing
+import SwiftASN1
+import X509
+
+@Suite("Dev CA")
+struct DevCertificateAuthorityTests {
+  @Test("a leaf chains to the root and carries the service's SPIFFE identity")
+  func leaf() async throws {
+    let now = Date()
+    let authority = try DevCertificateAuthority(trustDomain: "abc.consul", now: now)
+    let issued = try authority.issue(service: "payments", datacenter: "dc1", now: now, lifetime: 3600)
+    let leaf = try Certificate(pemEncoded: issued.leaf.certificatePEM)
+    let root = try Certificate(pemEncoded: authority.rootPEM)
+    let names = try #require(try leaf.extensions.subjectAlternativeNames)
+    #expect(Array(names) == [.uniformResourceIdentifier("spiffe://abc.consul/ns/default/dc/dc1/svc/payments")])
+    var verifier = Verifier(rootCertificates: CertificateStore([root])) { RFC5280Policy(validationTime: now) }
+    let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore())
+    guard case .validCertificate = result else {
+      Issue.record("leaf does not verify: \(result)")
+      return
+    }
+    let other = try DevCertificateAuthority(trustDomain: "abc.consul", now: now)
+    var strangers = Verifier(rootCertificates: CertificateStore([try Certificate(pemEncoded: other.rootPEM)])) {
+      RFC5280Policy(validationTime: now)
+    }
+    guard case .couldNotValidate = await strangers.validate(leaf: leaf, intermediates: CertificateStore()) else {
+      Issue.record("a leaf verified against another CA's root")
+      return
+    }
+  }
+
+  @Test("a new trust domain is <uuid>.consul; a kept CA comes back with the same trust")
+  func persistence() throws {
+    let authority = try DevCertificateAuthority()
+    #expect(authority.trustDomain.hasSuffix(".consul") && authority.trustDomain.count == 36 + 7)
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dev-ca-\(UUID())")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    try authority.write(to: directory)
+    let loaded = try DevCertificateAuthority(directory: directory)
+    #expect(loaded.trustDomain == authority.trustDomain && loaded.rootPEM == authority.rootPEM)
+    let mode = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent("dev-ca-key.pem").path)[.posixPermissions]
+    #expect((mode as? NSNumber)?.intValue == 0o600)
+  }
+
+  @Test("leaves renew at half-life, unused ones are dropped")
+  func rotation() throws {
+    let start = Date()
+    var rotation = LeafRotation(authority: try DevCertificateAuthority(trustDomain: "abc.consul"), lifetime: 100)
+    #expect(try rotation.update(services: ["api", "payments"], datacenter: "dc1", now: start))
+    let first = try #require(rotation.leaves["api"]).serial
+    #expect(try !rotation.update(services: ["api", "payments"], datacenter: "dc1", now: start.addingTimeInterval(40)))
+    #expect(try rotation.update(services: ["api", "payments"], datacenter: "dc1", now: start.addingTimeInterval(51)))
+    #expect(rotation.leaves["api"]?.serial != first)
+    #expect(try rotation.update(services: ["api"], datacenter: "dc1", now: start.addingTimeInterval(52)))
+    #expect(rotation.leaves.keys.sorted() == ["api"])
+    #expect(rotation.certificates.rootsPEM == rotation.authority.rootPEM)
+  }
+}
