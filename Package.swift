@@ -166,6 +166,12 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
+    // Real Envoys, the real lambda-xds binary and the Lambda stand-in (needs `swift build` first).
+    .testTarget(
+      name: "EndToEndTests",
+      dependencies: ["TestSupport"],
+      swiftSettings: strictSettings
+    ),
     .testTarget(
       name: "ResourceCacheTests",
       dependencies: [

@@ -28,4 +28,5 @@ trap cleanup EXIT
 echo "== Python tests"
 .venv/bin/python -m pytest -q Tests/python
 echo "== Swift tests"
+swift build
 swift test

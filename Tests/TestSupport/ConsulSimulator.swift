@@ -9,39 +9,9 @@ public final class ConsulSimulator: @unchecked Sendable {
   private let process: Process
 
   public static func start(token: String? = nil) async throws -> ConsulSimulator {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try pythonInterpreter())
-    process.arguments = [EnvoyProcess.projectRoot.appendingPathComponent("Tests/simulators/consul_simulator.py").path, "--port", "0"]
-      + (token.map { ["--token", $0] } ?? [])
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    try recordPID(process.processIdentifier)
-    let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-    guard let port = line.split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
-      process.terminate()
-      throw EnvoyError("the Consul simulator did not start: \(line)")
-    }
+    let (process, port) = try PythonServer.start(
+      script: "Tests/simulators/consul_simulator.py", arguments: token.map { ["--token", $0] } ?? [])
     return ConsulSimulator(port: port, process: process)
-  }
-
-  /// The real interpreter, not a wrapper such as a pyenv shim: a shim forks, and the PID we
-  /// record and stop would not be the simulator's.
-  static func pythonInterpreter() throws -> String {
-    let venv = EnvoyProcess.projectRoot.appendingPathComponent(".venv/bin/python3").path
-    if FileManager.default.isExecutableFile(atPath: venv) { return venv }
-    let probe = Process()
-    probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    probe.arguments = ["python3", "-c", "import sys; print(sys.executable)"]
-    let output = Pipe()
-    probe.standardOutput = output
-    try probe.run()
-    probe.waitUntilExit()
-    let path = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      .trimmingCharacters(in: .whitespacesAndNewlines)
-    guard !path.isEmpty else { throw EnvoyError("python3 not found") }
-    return path
   }
 
   private init(port: Int, process: Process) {

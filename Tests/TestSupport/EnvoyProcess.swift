@@ -22,8 +22,12 @@ public final class EnvoyProcess: @unchecked Sendable {
     let adminFile = directory.appendingPathComponent("admin-address")
 
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: try envoyBinary())
+    // Through an exec wrapper that unblocks SIGTERM: a child of the Swift test runner inherits
+    // it blocked, and Envoy would then ignore the graceful stop (exec keeps the PID we record).
+    process.executableURL = URL(fileURLWithPath: try PythonServer.interpreter())
     process.arguments = [
+      "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT]); os.execv(sys.argv[1], sys.argv[1:])",
+      try envoyBinary(),
       "-c", bootstrap.path, "--admin-address-path", adminFile.path, "--disable-hot-restart",
       "--log-level", "info", "--log-path", directory.appendingPathComponent("envoy.log").path,
     ]
@@ -188,9 +192,18 @@ public enum HTTP {
   }
 
   public static func send(_ request: URLRequest) async throws -> (status: Int, body: String) {
+    let (status, _, body) = try await exchange(request)
+    return (status, body)
+  }
+
+  /// Like `send`, with the response headers (names lower-cased).
+  public static func exchange(_ request: URLRequest) async throws -> (status: Int, headers: [String: String], body: String) {
     var request = request
     request.timeoutInterval = 5
     let (data, response) = try await URLSession.shared.data(for: request)
-    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    let http = response as? HTTPURLResponse
+    var headers: [String: String] = [:]
+    for (key, value) in http?.allHeaderFields ?? [:] { headers["\(key)".lowercased()] = "\(value)" }
+    return (http?.statusCode ?? 0, headers, String(decoding: data, as: UTF8.self))
   }
 }

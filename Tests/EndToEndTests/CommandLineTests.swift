@@ -1,0 +1,61 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The command line as a user meets it: bootstraps in envoy-configs/, dump and check.
+@Suite("Command line")
+struct CommandLineTests {
+  static let example = EnvoyProcess.projectRoot.appendingPathComponent("envoy-configs/catalog.json").path
+
+  @Test("envoy-configs/ bootstraps are what `lambda-xds bootstrap` prints, and Envoy accepts them")
+  func shippedBootstraps() throws {
+    for (node, admin) in [("api-sidecar-proxy", "127.0.0.1:19000"), ("terminating-gateway", "127.0.0.1:19001")] {
+      let file = EnvoyProcess.projectRoot.appendingPathComponent("envoy-configs/\(node).json")
+      let printed = try LambdaXDSProcess.run([
+        "bootstrap", "--node-id", node, "--xds-address", "127.0.0.1:18000", "--admin-address", admin,
+      ])
+      #expect(printed.status == 0)
+      #expect(
+        try String(contentsOf: file, encoding: .utf8) == printed.stdout,
+        "envoy-configs/\(node).json is stale: regenerate it with lambda-xds bootstrap --node-id \(node) --admin-address \(admin) --output envoy-configs/\(node).json")
+      #expect(try EnvoyProcess.validate(bootstrapJSON: printed.stdout, name: "shipped-\(node)") == nil)
+    }
+  }
+
+  @Test("dump: config_dump JSON and YAML, a static bootstrap Envoy accepts, an unknown node lists the known ones")
+  func dump() throws {
+    let json = try LambdaXDSProcess.run(["dump", "--catalog-file", Self.example, "--node-id", "terminating-gateway"])
+    #expect(json.status == 0)
+    let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+    let types = (document["configs"] as? [[String: Any]])?.compactMap { $0["@type"] as? String } ?? []
+    #expect(types.map { $0.components(separatedBy: ".").last! } == [
+      "ClustersConfigDump", "EndpointsConfigDump", "ListenersConfigDump", "RoutesConfigDump", "SecretsConfigDump",
+    ])
+    #expect(json.stdout.contains("\"[redacted]\"") && !json.stdout.contains("PRIVATE KEY"))
+
+    let yaml = try LambdaXDSProcess.run(["dump", "--catalog-file", Self.example, "--node-id", "api-sidecar-proxy", "--format", "yaml"])
+    #expect(yaml.status == 0 && yaml.stdout.contains("egress_gateway: true"))
+
+    for node in ["api-sidecar-proxy", "terminating-gateway"] {
+      let bootstrap = try LambdaXDSProcess.run(["dump", "--catalog-file", Self.example, "--node-id", node, "--as-bootstrap"])
+      #expect(bootstrap.status == 0)
+      #expect(try EnvoyProcess.validate(bootstrapJSON: bootstrap.stdout, name: "dump-\(node)") == nil)
+    }
+
+    let unknown = try LambdaXDSProcess.run(["dump", "--catalog-file", Self.example, "--node-id", "web-sidecar-proxy"])
+    #expect(unknown.status == 1)
+    #expect(unknown.stderr.contains("known proxies: api-sidecar-proxy, terminating-gateway"))
+  }
+
+  @Test("check: the example is clean; a broken catalog lists every problem and exits 1")
+  func check() throws {
+    let clean = try LambdaXDSProcess.run(["check", "--catalog-file", Self.example])
+    #expect(clean.status == 0 && clean.stdout.contains("no problems found"))
+    let broken = EnvoyProcess.projectRoot.appendingPathComponent("Tests/TranslationTests/Fixtures/catalogs/invalid.json").path
+    let report = try LambdaXDSProcess.run(["check", "--catalog-file", broken])
+    #expect(report.status == 1)
+    for expected in ["the account id must be 12 digits", "Protocol is \"tcp\"", "did you mean", "both EnvoyExtensions", "no instance is healthy"] {
+      #expect(report.stdout.contains(expected), "check output lacks \(expected)")
+    }
+  }
+}

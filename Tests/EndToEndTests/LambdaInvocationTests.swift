@@ -1,0 +1,104 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Real requests through real Envoy 1.40 sidecar and gateway, configured by `lambda-xds serve`,
+/// arriving at a Lambda stand-in that checks every SigV4 signature with botocore.
+@Suite("End to end: invoking Lambda through Envoy", .serialized)
+struct LambdaInvocationTests {
+  @Test("direct from the sidecar (key A) and through the gateway over mTLS (key B)")
+  func bothPaths() async throws {
+    let mesh = try await MeshDeployment.start()
+    defer { mesh.stop() }
+    let direct = try await poll("the direct upstream answers", timeout: 30) { () -> (Int, [String: String], String)? in
+      let response = try await mesh.call("authentication", path: "/login")
+      return response.status == 200 ? response : nil
+    }
+    let directAnswer = try #require(try JSONSerialization.jsonObject(with: Data(direct.2.utf8)) as? [String: String])
+    #expect(directAnswer["invoked"] == "arn:aws:lambda:us-east-1:123456789012:function:authentication")
+    #expect(directAnswer["signed_by"] == MeshDeployment.sidecarKey)
+
+    // payments: JSON envelope (passthrough off); the function's {statusCode: 201, ...} becomes the reply.
+    let gated = try await poll("the gated upstream answers", timeout: 30) { () -> (Int, [String: String], String)? in
+      let response = try await mesh.call("payments", path: "/charge?id=42")
+      return response.status == 201 ? response : nil
+    }
+    #expect(gated.1["x-standin"] == "envelope")
+    let gatedAnswer = try #require(try JSONSerialization.jsonObject(with: Data(gated.2.utf8)) as? [String: String])
+    #expect(gatedAnswer["invoked"] == "arn:aws:lambda:us-west-2:123456789012:function:payments")
+    #expect(gatedAnswer["signed_by"] == MeshDeployment.gatewayKey)
+    #expect(gatedAnswer["raw_path"] == "/charge?id=42")
+
+    let failure = try await mesh.call("payments", body: #"{"action":"raise-error"}"#)
+    #expect(failure.status == 200 && failure.headers["x-amz-function-error"] == "Unhandled")
+
+    let invocations = try await mesh.standIn.invocations()
+    #expect(invocations.count >= 3)
+    let problems = invocations.compactMap(\.problem)
+    #expect(problems.isEmpty, "\(problems)")
+    #expect(invocations.allSatisfy { $0.invocation_type == "RequestResponse" })
+    let payments = invocations.filter { $0.arn.hasSuffix(":payments") }
+    #expect(!payments.isEmpty && payments.allSatisfy { $0.access_key_id == MeshDeployment.gatewayKey && $0.envelope })
+    let authentication = invocations.filter { $0.arn.hasSuffix(":authentication") }
+    #expect(!authentication.isEmpty && authentication.allSatisfy { $0.access_key_id == MeshDeployment.sidecarKey && !$0.envelope })
+  }
+
+  @Test("linking a service to the gateway moves its signing there, and back, without restarting Envoy")
+  func liveSwitch() async throws {
+    let mesh = try await MeshDeployment.start()
+    defer { mesh.stop() }
+    try await eventually("direct signing by the sidecar", timeout: 30) {
+      try await mesh.signer(of: "authentication") == MeshDeployment.sidecarKey
+    }
+    try mesh.editCatalog { document in
+      document.entry("terminating-gateway", "terminating-gateway") { $0["Services"] = [["Name": "payments"], ["Name": "authentication"]] }
+    }
+    try await eventually("signing by the gateway", timeout: 20) {
+      try await mesh.signer(of: "authentication") == MeshDeployment.gatewayKey
+    }
+    try mesh.editCatalog { document in
+      document.entry("terminating-gateway", "terminating-gateway") { $0["Services"] = [["Name": "payments"]] }
+    }
+    try await eventually("direct signing again", timeout: 20) {
+      try await mesh.signer(of: "authentication") == MeshDeployment.sidecarKey
+    }
+    let pids = (mesh.sidecar.pid, mesh.gateway.pid)
+    #expect(try await mesh.sidecar.admin("/server_info").contains("LIVE") && pids == (mesh.sidecar.pid, mesh.gateway.pid))
+  }
+
+  @Test("an intention denying api is enforced at the gateway; the direct path is unaffected")
+  func intentionDeny() async throws {
+    let mesh = try await MeshDeployment.start()
+    defer { mesh.stop() }
+    try await eventually("payments reachable", timeout: 30) { try await mesh.call("payments").status == 201 }
+    try mesh.editCatalog { document in
+      document.entry("service-intentions", "payments") { $0["Sources"] = [["Name": "api", "Action": "deny"]] }
+    }
+    try await eventually("payments denied by RBAC", timeout: 20) { try await mesh.call("payments").status == 403 }
+    #expect(try await mesh.call("authentication").status == 200)
+    let denied = try await mesh.standIn.invocations().filter { $0.arn.hasSuffix(":payments") }.count
+    _ = try await mesh.call("payments")
+    #expect(try await mesh.standIn.invocations().filter { $0.arn.hasSuffix(":payments") }.count == denied, "a denied call reached Lambda")
+  }
+
+  @Test("an invalid ARN disables that service only; check reports it")
+  func invalidARN() async throws {
+    let mesh = try await MeshDeployment.start()
+    defer { mesh.stop() }
+    try await eventually("both upstreams answer", timeout: 30) {
+      let direct = try await mesh.call("authentication").status
+      let gated = try await mesh.call("payments").status
+      return direct == 200 && gated == 201
+    }
+    try mesh.editCatalog { document in
+      document.entry("service-defaults", "authentication") { entry in
+        entry["EnvoyExtensions"] = [["Name": "builtin/aws/lambda", "Arguments": ["ARN": "arn:aws:lambda:us-east-1:12345:function:authentication"]]]
+      }
+    }
+    let check = try LambdaXDSProcess.run(["check", "--catalog-file", mesh.catalogFile.path])
+    #expect(check.status == 1)
+    #expect(check.stdout.contains("authentication: excluded: invalid Lambda ARN"))
+    try await eventually("the server logs the reason", timeout: 20) { mesh.server.log.contains("the account id must be 12 digits") }
+    for _ in 0..<5 { #expect(try await mesh.call("payments").status == 201) }
+  }
+}

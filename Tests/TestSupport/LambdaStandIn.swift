@@ -1,0 +1,41 @@
+public import Foundation
+
+/// The Lambda stand-in (Tests/simulators/lambda_standin.py) as a child process: verifies SigV4
+/// with botocore and records every invocation.
+public final class LambdaStandIn: @unchecked Sendable {
+  public struct Invocation: Decodable, Sendable {
+    public var arn: String
+    public var access_key_id: String?
+    public var signature_valid: Bool
+    public var problem: String?
+    public var invocation_type: String?
+    public var envelope: Bool
+    public var body: String
+  }
+
+  public let port: Int
+  private let process: Process
+
+  /// - Parameter credentials: access key id -> secret, the pairs whose signatures verify.
+  public static func start(credentials: [String: String]) throws -> LambdaStandIn {
+    let arguments = credentials.sorted { $0.key < $1.key }.flatMap { ["--credential", "\($0.key):\($0.value)"] }
+    let (process, port) = try PythonServer.start(script: "Tests/simulators/lambda_standin.py", arguments: arguments)
+    return LambdaStandIn(port: port, process: process)
+  }
+
+  private init(port: Int, process: Process) {
+    self.port = port
+    self.process = process
+  }
+
+  deinit { stop() }
+
+  public func stop() { stopChild(process) }
+
+  public var url: String { "http://127.0.0.1:\(port)" }
+
+  public func invocations() async throws -> [Invocation] {
+    let (_, body) = try await HTTP.get("\(url)/_standin/invocations")
+    return try JSONDecoder().decode([Invocation].self, from: Data(body.utf8))
+  }
+}

@@ -1,0 +1,80 @@
+public import Foundation
+
+/// The `lambda-xds` executable run as a user runs it (built by `swift build`, which
+/// scripts/test.sh runs before `swift test`).
+public final class LambdaXDSProcess: @unchecked Sendable {
+  public let xdsPort: Int
+  public let logFile: URL
+  private let process: Process
+
+  /// `LAMBDA_XDS_BIN`, else the debug build.
+  public static func binary() throws -> String {
+    if let path = ProcessInfo.processInfo.environment["LAMBDA_XDS_BIN"] { return path }
+    let path = EnvoyProcess.projectRoot.appendingPathComponent(".build/debug/lambda-xds").path
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+      throw EnvoyError("no lambda-xds binary at \(path): run `swift build` first (scripts/test.sh does)")
+    }
+    return path
+  }
+
+  /// Runs a one-shot command (`dump`, `check`, `bootstrap`) and returns its exit status and output.
+  public static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try binary())
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    try recordPID(process.processIdentifier)
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    try? FileManager.default.removeItem(at: testRunDirectory.appendingPathComponent("\(process.processIdentifier).pid"))
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+  }
+
+  /// Starts `lambda-xds serve` with `arguments` plus `--xds-address`, and waits until it listens.
+  public static func serve(_ arguments: [String]) async throws -> LambdaXDSProcess {
+    let port = freePort()
+    let directory = testRunDirectory.appendingPathComponent("lambda-xds-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let log = directory.appendingPathComponent("serve.log")
+    FileManager.default.createFile(atPath: log.path, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try binary())
+    process.arguments = ["serve", "--xds-address", "127.0.0.1:\(port)"] + arguments
+    let handle = try FileHandle(forWritingTo: log)
+    process.standardOutput = handle
+    process.standardError = handle
+    try process.run()
+    try recordPID(process.processIdentifier)
+    let server = LambdaXDSProcess(xdsPort: port, logFile: log, process: process)
+    try await eventually("lambda-xds serve listening", timeout: 30) {
+      guard process.isRunning else { throw EnvoyError("lambda-xds serve exited: \(server.log)") }
+      return server.log.contains("xDS server listening")
+    }
+    return server
+  }
+
+  private init(xdsPort: Int, logFile: URL, process: Process) {
+    self.xdsPort = xdsPort
+    self.logFile = logFile
+    self.process = process
+  }
+
+  deinit { stop() }
+
+  public func stop() { stopChild(process) }
+
+  public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+  /// The bootstrap `lambda-xds bootstrap` prints for a node pointed at this server.
+  public func bootstrap(nodeID: String, extra: [String] = []) throws -> String {
+    let result = try Self.run(
+      ["bootstrap", "--node-id", nodeID, "--xds-address", "127.0.0.1:\(xdsPort)", "--admin-address", "127.0.0.1:0"] + extra)
+    guard result.status == 0 else { throw EnvoyError("bootstrap failed: \(result.stderr)") }
+    return result.stdout
+  }
+}
