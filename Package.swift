@@ -125,7 +125,7 @@ let package = Package(
     // Benchmarks that print figures (`swift run -c release lambda-xds-bench`).
     .executableTarget(
       name: "lambda-xds-bench",
-      dependencies: ["ConsulCatalog"],
+      dependencies: ["ConsulCatalog", "ResourceCache", "Translation"],
       swiftSettings: strictSettings
     ),
     // Test support: runs real Envoy processes and an in-process xDS server.

@@ -15,13 +15,21 @@ public struct Translator: Sendable {
     self.options = options
   }
 
-  public func translate(_ catalog: CatalogSnapshot, certificates: MeshCertificates = .none) -> CatalogTranslation {
+  /// - Parameter memo: resources kept from the previous translation; with it, only what the
+  ///   catalog change touched is encoded again. The result is the same either way.
+  public func translate(
+    _ catalog: CatalogSnapshot, certificates: MeshCertificates = .none, memo: TranslationMemo? = nil
+  ) -> CatalogTranslation {
     let plan = LambdaRoutingPlan(catalog)
-    let context = Context(catalog: catalog, certificates: certificates, plan: plan, options: options)
+    let memoContext = TranslationMemo.Context(options: options, datacenter: catalog.datacenter, trustDomain: catalog.trustDomain)
+    let context = Context(
+      catalog: catalog, certificates: certificates, plan: plan, options: options,
+      previous: memo?.entries(for: memoContext) ?? [:])
     var proxies: [String: ProxyTranslation] = [:]
     for (id, proxy) in catalog.proxies {
       proxies[id] = context.translate(proxy)
     }
+    memo?.keep(context.used)
     return CatalogTranslation(plan: plan, proxies: proxies)
   }
 }
@@ -32,13 +40,20 @@ private final class Context {
   let certificates: MeshCertificates
   let plan: LambdaRoutingPlan
   let options: TranslationOptions
-  private var memo: [String: EncodedResource] = [:]
+  /// Built in an earlier translation (same options, datacenter and trust domain).
+  private let previous: [SharedKey: EncodedResource]
+  /// Built or reused in this one.
+  private(set) var used: [SharedKey: EncodedResource] = [:]
 
-  init(catalog: CatalogSnapshot, certificates: MeshCertificates, plan: LambdaRoutingPlan, options: TranslationOptions) {
+  init(
+    catalog: CatalogSnapshot, certificates: MeshCertificates, plan: LambdaRoutingPlan, options: TranslationOptions,
+    previous: [SharedKey: EncodedResource]
+  ) {
     self.catalog = catalog
     self.certificates = certificates
     self.plan = plan
     self.options = options
+    self.previous = previous
   }
 
   var datacenter: String { catalog.datacenter }
@@ -103,7 +118,7 @@ private final class Context {
     let cluster = try lambdaCluster(service, function)
     builder.add(cluster)
     builder.add(
-      try shared("direct-listener|\(service)|\(upstream.localBindAddress)|\(upstream.localBindPort)") {
+      try shared(.directListener(upstream, function: function)) {
         try EncodedResource(
           SidecarListener.direct(upstream, function: function, cluster: cluster.name, datacenter: datacenter, options: options))
       })
@@ -120,7 +135,7 @@ private final class Context {
     }
     let sni = MeshNames.sni(service, datacenter: datacenter, trustDomain: trustDomain)
     builder.add(
-      try shared("mesh-cluster|\(service)|\(caller)") {
+      try shared(.meshCluster(service: service, caller: caller)) {
         try EncodedResource(
           MeshUpstreamCluster.cluster(
             sni: sni, callerService: caller,
@@ -128,11 +143,11 @@ private final class Context {
             options: options))
       })
     builder.add(
-      try shared("mesh-endpoints|\(service)") {
+      try shared(.meshEndpoints(service: service, gateways: endpoints)) {
         try EncodedResource(MeshUpstreamCluster.endpoints(sni: sni, gateways: endpoints))
       })
     builder.add(
-      try shared("gated-listener|\(service)|\(upstream.localBindAddress)|\(upstream.localBindPort)") {
+      try shared(.gatedListener(upstream)) {
         try EncodedResource(SidecarListener.gated(upstream, cluster: sni, datacenter: datacenter))
       })
   }
@@ -167,7 +182,7 @@ private final class Context {
         }
         let sni = MeshNames.sni(service, datacenter: datacenter, trustDomain: trustDomain)
         part.add(try lambdaCluster(service, function))
-        part.add(try shared("gateway-routes|\(sni)") { try EncodedResource(GatewayListener.routes(sni: sni)) })
+        part.add(try shared(.gatewayRoutes(sni: sni)) { try EncodedResource(GatewayListener.routes(sni: sni)) })
         let (rules, findings) = IntentionsRBAC.rules(
           intentions: catalog.intentions[service], service: service, trustDomain: trustDomain,
           defaultPolicy: options.defaultIntentionPolicy)
@@ -181,16 +196,18 @@ private final class Context {
     }
     builder.capture(proxy.name) { part in
       part.add(
-        try EncodedResource(
-          GatewayListener.listener(
-            address: proxy.address, port: proxy.port, chains: chains, datacenter: datacenter, options: options)))
+        try shared(.gatewayListener(address: proxy.address, port: proxy.port, chains: chains)) {
+          try EncodedResource(
+            GatewayListener.listener(
+              address: proxy.address, port: proxy.port, chains: chains, datacenter: datacenter, options: options))
+        })
     }
   }
 
   // MARK: Shared pieces
 
   private func lambdaCluster(_ service: String, _ function: LambdaFunction) throws -> EncodedResource {
-    try shared("lambda-cluster|\(service)") {
+    try shared(.lambdaCluster(service: service, function: function)) {
       try EncodedResource(
         LambdaCluster.make(
           name: MeshNames.lambdaCluster(service, datacenter: datacenter, trustDomain: catalog.trustDomain),
@@ -201,15 +218,18 @@ private final class Context {
   /// Adds the roots and the service's leaf; false when either is missing.
   private func addMeshSecrets(for service: String, _ builder: inout ProxyBuilder) throws -> Bool {
     guard !certificates.rootsPEM.isEmpty, let leaf = certificates.leaves[service] else { return false }
-    builder.add(try shared("roots") { try EncodedResource(MeshSecrets.roots(certificates.rootsPEM)) })
-    builder.add(try shared("leaf|\(service)") { try EncodedResource(MeshSecrets.leaf(service, leaf)) })
+    builder.add(try shared(.roots(pem: certificates.rootsPEM)) { try EncodedResource(MeshSecrets.roots(certificates.rootsPEM)) })
+    builder.add(try shared(.leaf(service: service, leaf)) { try EncodedResource(MeshSecrets.leaf(service, leaf)) })
     return true
   }
 
-  private func shared(_ key: String, _ make: () throws -> EncodedResource) throws -> EncodedResource {
-    if let resource = memo[key] { return resource }
+  private func shared(_ key: SharedKey, _ make: () throws -> EncodedResource) throws -> EncodedResource {
+    if let resource = used[key] ?? previous[key] {
+      used[key] = resource
+      return resource
+    }
     let resource = try make()
-    memo[key] = resource
+    used[key] = resource
     return resource
   }
 }
@@ -228,10 +248,11 @@ private struct ProxyBuilder {
 
   /// Runs one service's part; an encoding failure leaves that service out, not the proxy.
   mutating func capture(_ service: String, _ body: (inout ProxyBuilder) throws -> Void) {
-    var attempt = self
+    var part = ProxyBuilder()
     do {
-      try body(&attempt)
-      self = attempt
+      try body(&part)
+      resources.merge(part.resources) { $1 }
+      findings += part.findings
     } catch {
       fail(service, "left out: \(error)")
     }

@@ -161,6 +161,30 @@ struct TranslationRulesTests {
     #expect(buffers.count == 1)
   }
 
+  @Test("a memo reuses encodings across translations and never changes the output")
+  func memo() throws {
+    let memo = TranslationMemo()
+    let translator = Translator()
+    var catalog = try CatalogFile.snapshot(contentsOf: GoldenCase.example.path)
+    func snapshots(_ translation: CatalogTranslation) -> [String: Snapshot?] { translation.proxies.mapValues(\.snapshot) }
+    let first = translator.translate(catalog, certificates: GoldenCase.certificates, memo: memo)
+    #expect(memo.count > 0)
+    let again = translator.translate(catalog, certificates: GoldenCase.certificates, memo: memo)
+    let cluster = ResourceKey(.cluster, Self.sni("authentication"))
+    let buffer = { (translation: CatalogTranslation) in
+      translation.proxies["api-sidecar-proxy"]?.snapshot?[cluster]?.bytes.withUnsafeBytes { Int(bitPattern: $0.baseAddress) }
+    }
+    #expect(buffer(first) == buffer(again), "an unchanged resource is not encoded again")
+    for change in [{ (c: inout CatalogSnapshot) in c.gatewayLinks["terminating-gateway"] = ["payments", "authentication"] },
+                   { c in c.gatewayLinks["terminating-gateway"] = [] }, { c in c.trustDomain = "other.consul" },
+                   { c in c.intentions["payments"] = nil }] {
+      change(&catalog)
+      let withMemo = translator.translate(catalog, certificates: GoldenCase.certificates, memo: memo)
+      let fresh = translator.translate(catalog, certificates: GoldenCase.certificates)
+      #expect(snapshots(withMemo) == snapshots(fresh))
+    }
+  }
+
   @Test("no output ever carries AWS credentials", arguments: GoldenCase.all)
   func noCredentials(_ testCase: GoldenCase) throws {
     for (name, text) in try testCase.documents() {

@@ -3,7 +3,7 @@
 /// Comes from Consul (`/v1/connect/ca/roots`, `/v1/agent/connect/ca/leaf/<service>`) or from the
 /// embedded dev CA. A value, so a rotation is a new value and only the changed secrets are pushed.
 public struct MeshCertificates: Sendable, Equatable {
-  public struct Leaf: Sendable, Equatable {
+  public struct Leaf: Sendable, Hashable {
     public var certificatePEM: String
     public var privateKeyPEM: String
 

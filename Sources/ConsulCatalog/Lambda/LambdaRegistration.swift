@@ -15,6 +15,13 @@ public struct LambdaRegistration: Sendable, Equatable {
   /// Things that do not disable the service but are probably mistakes (e.g. a misspelled key).
   public var warnings: [String]
 
+  public init(service: String, source: Source, function: Result<LambdaFunction, CatalogError>, warnings: [String] = []) {
+    self.service = service
+    self.source = source
+    self.function = function
+    self.warnings = warnings
+  }
+
   public var isValid: Bool { if case .success = function { true } else { false } }
   public var invalidReason: String? { if case .failure(let error) = function { error.description } else { nil } }
 

@@ -80,4 +80,21 @@ public struct CatalogSnapshot: Sendable, Equatable {
   public func gateways(linking service: String) -> [String] {
     gatewayLinks.filter { $0.value.contains(service) || $0.value.contains("*") }.keys.sorted()
   }
+
+  /// For every service, the gateways linking it, computed in one pass (a wildcard link is under
+  /// `"*"`): per-service lookups without scanning every gateway's list.
+  public var gatewaysByService: [String: [String]] {
+    var result: [String: [String]] = [:]
+    for (gateway, services) in gatewayLinks.sorted(by: { $0.key < $1.key }) {
+      for service in Set(services) { result[service, default: []].append(gateway) }
+    }
+    return result
+  }
+
+  /// Healthy instances grouped by service name, in one pass.
+  public var healthyInstancesByService: [String: [ServiceInstance]] {
+    var result: [String: [ServiceInstance]] = [:]
+    for instance in instances.values where instance.healthy { result[instance.name, default: []].append(instance) }
+    return result.mapValues { $0.sorted { $0.id < $1.id } }
+  }
 }

@@ -7,7 +7,7 @@ import SwiftProtobuf
 /// gets a filter chain that demands the caller's mesh certificate, enforces intentions, signs
 /// and invokes.
 enum GatewayListener {
-  struct Chain {
+  struct Chain: Hashable {
     var service: String
     var sni: String
     var function: LambdaFunction

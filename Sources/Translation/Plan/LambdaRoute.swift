@@ -28,6 +28,8 @@ public struct LambdaRoutingPlan: Sendable, Equatable {
   public init(_ catalog: CatalogSnapshot) {
     routes = [:]
     findings = catalog.rejectedObjects.map { .error("catalog", "ignored: \($0)") }
+    let gatewaysByService = catalog.gatewaysByService
+    let healthy = catalog.healthyInstancesByService
     for (service, registration) in catalog.lambdas {
       findings += registration.warnings.map { .warning(service, $0) }
       guard case .success(let function) = registration.function else {
@@ -36,8 +38,8 @@ public struct LambdaRoutingPlan: Sendable, Equatable {
         findings.append(.error(service, "excluded: \(reason)"))
         continue
       }
-      let gateways = catalog.gateways(linking: service)
-      let endpoints = gateways.flatMap { catalog.healthyInstances(of: $0) }.filter { !$0.address.isEmpty && $0.port > 0 }
+      let gateways = Set((gatewaysByService[service] ?? []) + (gatewaysByService["*"] ?? [])).sorted()
+      let endpoints = gateways.flatMap { healthy[$0] ?? [] }.filter { !$0.address.isEmpty && $0.port > 0 }
       if gateways.isEmpty || endpoints.isEmpty {
         if !gateways.isEmpty {
           findings.append(

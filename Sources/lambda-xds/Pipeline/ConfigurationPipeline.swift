@@ -30,6 +30,7 @@ final class ConfigurationPipeline: Sendable {
   let makeAuthority: AuthorityFactory?
   let leafLifetime: TimeInterval
   private let state = Mutex(State())
+  private let memo = TranslationMemo()
 
   init(
     translator: Translator, cache: SnapshotCache, makeAuthority: AuthorityFactory?, leafLifetime: TimeInterval,
@@ -97,7 +98,7 @@ final class ConfigurationPipeline: Sendable {
     } else if !force {
       return
     }
-    apply(translator.translate(catalog, certificates: certificates), &state)
+    apply(translator.translate(catalog, certificates: certificates, memo: memo), &state)
   }
 
   private func apply(_ translation: CatalogTranslation, _ state: inout State) {
