@@ -137,6 +137,9 @@ let package = Package(
         "EnvoyAPI",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       path: "Tests/TestSupport",
       swiftSettings: strictSettings

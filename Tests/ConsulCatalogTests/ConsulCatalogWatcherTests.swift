@@ -124,4 +124,21 @@ struct ConsulCatalogWatcherTests {
       #expect(published.items.isEmpty)
     }
   }
+
+  @Test("dropped connections and slow answers: the last catalog stays, changes still arrive")
+  func dropsAndDelays() async throws {
+    try await withWatcher { simulator, published, errors in
+      try await simulator.load(catalogFile: CatalogFileTests.example)
+      try await eventually("the first snapshot") { published.items.last?.lambdas.count == 2 }
+      // The next 20 reads lose their connection, and every read is slowed by 300 ms.
+      try await simulator.put("/_sim/faults", json: #"{"drop": 20, "delay_ms": 300}"#)
+      try await simulator.put("/v1/catalog/register", json: #"{"Node":"n5","Service":{"Service":"after-drops"}}"#)
+      try await eventually("the change despite drops and delays", timeout: 30) {
+        published.items.last?.instances["after-drops"] != nil
+      }
+      #expect(errors.items.contains { $0.code == .transport }, "a dropped connection is a transport error")
+      #expect(published.items.allSatisfy { $0.lambdas.count == 2 }, "never an emptied catalog")
+      try await simulator.put("/_sim/faults", json: "{}")
+    }
+  }
 }

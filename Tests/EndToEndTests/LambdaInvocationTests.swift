@@ -101,4 +101,24 @@ struct LambdaInvocationTests {
     try await eventually("the server logs the reason", timeout: 20) { mesh.server.log.contains("the account id must be 12 digits") }
     for _ in 0..<5 { #expect(try await mesh.call("payments").status == 201) }
   }
+
+  @Test("per-service settings: upstream-filter mode and asynchronous invocation, signed correctly")
+  func upstreamModeAndAsynchronous() async throws {
+    let mesh = try await MeshDeployment.start()
+    defer { mesh.stop() }
+    try await eventually("authentication answers", timeout: 30) { try await mesh.call("authentication").status == 200 }
+    try mesh.editCatalog { document in
+      document.entry("service-defaults", "authentication") { entry in
+        entry["Meta"] = ["lambda-xds/filter-mode": "upstream"]
+        entry["EnvoyExtensions"] = [[
+          "Name": "builtin/aws/lambda",
+          "Arguments": ["ARN": "arn:aws:lambda:us-east-1:123456789012:function:authentication", "InvocationMode": "ASYNCHRONOUS"],
+        ]]
+      }
+    }
+    try await eventually("asynchronous invocation accepted", timeout: 20) { try await mesh.call("authentication").status == 202 }
+    let events = try await mesh.standIn.invocations().filter { $0.invocation_type == "Event" }
+    #expect(!events.isEmpty)
+    #expect(events.allSatisfy { $0.signature_valid && $0.access_key_id == MeshDeployment.sidecarKey && $0.envelope }, "\(events.map { ($0.problem, $0.access_key_id, $0.envelope) })")
+  }
 }

@@ -8,9 +8,10 @@ public final class ConsulSimulator: @unchecked Sendable {
   public let port: Int
   private let process: Process
 
-  public static func start(token: String? = nil) async throws -> ConsulSimulator {
+  /// - Parameter arguments: more simulator flags (`--tls-cert`, `--tls-key`, `--tls-client-ca`, `--unix`).
+  public static func start(token: String? = nil, arguments: [String] = []) async throws -> ConsulSimulator {
     let (process, port) = try PythonServer.start(
-      script: "Tests/simulators/consul_simulator.py", arguments: token.map { ["--token", $0] } ?? [])
+      script: "Tests/simulators/consul_simulator.py", arguments: (token.map { ["--token", $0] } ?? []) + arguments)
     return ConsulSimulator(port: port, process: process)
   }
 

@@ -14,6 +14,8 @@ import argparse
 import json
 import os
 import signal
+import socketserver
+import ssl
 import random
 import re
 import threading
@@ -280,16 +282,40 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--token")
     parser.add_argument("--datacenter", default="dc1")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--tls-client-ca", help="require client certificates signed by this CA")
+    parser.add_argument("--unix", help="listen on this Unix socket instead of TCP")
     args = parser.parse_args()
     # Exit at once on SIGTERM, whatever signal disposition or mask the parent process left us
     # (a child started from a Swift test process inherits its blocked signals).
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
     Handler.state = State(args.datacenter, args.token)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.unix:
+        server = UnixHTTPServer(args.unix, Handler)
+        port = 0
+    else:
+        server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+        port = server.server_address[1]
     server.daemon_threads = True
-    print(f"listening {server.server_address[1]}", flush=True)
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(args.tls_client_ca)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    print(f"listening {port}", flush=True)
     server.serve_forever()
+
+
+class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """Consul's agent can listen on a Unix socket (CONSUL_HTTP_ADDR=unix://...)."""
+
+    def get_request(self):
+        request, _ = super().get_request()
+        return request, ("unix", 0)
 
 
 if __name__ == "__main__":

@@ -29,9 +29,16 @@ public struct ConsulClient: Sendable {
   /// per client address by default (`limits.http_max_conns_per_client`).
   public static func makeHTTPClient(_ config: ConsulConfig, maxConnections: Int = 512) throws -> HTTPClient {
     var configuration = HTTPClient.Configuration()
+    // A failed TLS handshake is retried until the connect deadline; fail fast, then back off.
+    configuration.timeout.connect = .seconds(5)
     configuration.connectionPool = .init(
       idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
-    if config.scheme == .https { configuration.tlsConfiguration = try tlsConfiguration(config) }
+    if config.scheme == .https {
+      configuration.tlsConfiguration = try tlsConfiguration(config)
+      // CONSUL_TLS_SERVER_NAME: requests name that host (SNI and certificate check) while the
+      // connection goes to the configured address.
+      if let name = config.tlsServerName { configuration.dnsOverride = [name: config.host] }
+    }
     return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
   }
 
@@ -95,8 +102,11 @@ public struct ConsulClient: Sendable {
     switch config.scheme {
     case .unix:
       return URL(httpURLWithSocketPath: config.address, uri: path + query)!.absoluteString
-    case .http, .https:
-      return "\(config.scheme.rawValue)://\(config.address)\(path)\(query)"
+    case .http:
+      return "http://\(config.address)\(path)\(query)"
+    case .https:
+      let address = config.tlsServerName.map { config.address(withHost: $0) } ?? config.address
+      return "https://\(address)\(path)\(query)"
     }
   }
 }

@@ -69,6 +69,21 @@ public struct ConsulConfig: Sendable, Equatable {
     guard !address.isEmpty else { throw ConsulError(.configuration, "empty Consul address") }
   }
 
+  /// The host part of a TCP address (`[::1]:8501/prefix` -> `::1`).
+  public var host: String {
+    let authority = address.split(separator: "/", maxSplits: 1).first.map(String.init) ?? address
+    if authority.hasPrefix("["), let end = authority.firstIndex(of: "]") {
+      return String(authority[authority.index(after: authority.startIndex)..<end])
+    }
+    return authority.split(separator: ":").first.map(String.init) ?? authority
+  }
+
+  /// The address with another host in front (port and path prefix kept).
+  public func address(withHost newHost: String) -> String {
+    let current = address.hasPrefix("[") ? "[\(host)]" : host
+    return newHost + address.dropFirst(current.count)
+  }
+
   /// Go's strconv.ParseBool, as Consul's client uses.
   static func bool(_ text: String, _ name: String) throws(ConsulError) -> Bool {
     switch text {
