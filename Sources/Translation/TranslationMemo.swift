@@ -48,7 +48,7 @@ enum SharedKey: Hashable {
   case gatedListener(Upstream)
   case meshCluster(service: String, caller: String)
   case meshEndpoints(service: String, gateways: [ServiceInstance])
-  case gatewayRoutes(sni: String)
+  case gatewayRoutes(GatewayListener.Chain)
   case gatewayListener(address: String, port: Int, chains: [GatewayListener.Chain])
   case roots(pem: String)
   case leaf(service: String, MeshCertificates.Leaf)

@@ -182,12 +182,13 @@ private final class Context {
         }
         let sni = MeshNames.sni(service, datacenter: datacenter, trustDomain: trustDomain)
         part.add(try lambdaCluster(service, function))
-        part.add(try shared(.gatewayRoutes(sni: sni)) { try EncodedResource(GatewayListener.routes(sni: sni)) })
         let (rules, findings) = IntentionsRBAC.rules(
           intentions: catalog.intentions[service], service: service, trustDomain: trustDomain,
           defaultPolicy: options.defaultIntentionPolicy)
         part.findings += findings
-        chains.append(GatewayListener.Chain(service: service, sni: sni, function: function, rbac: rules))
+        let chain = GatewayListener.Chain(service: service, sni: sni, function: function, rbac: rules)
+        part.add(try shared(.gatewayRoutes(chain)) { try EncodedResource(GatewayListener.routes(chain, options: options)) })
+        chains.append(chain)
       }
     }
     guard !chains.isEmpty else {

@@ -13,14 +13,18 @@ final class MeshDeployment: @unchecked Sendable {
   static let secrets = [sidecarKey: "sidecar/K7MDENG+bPxRfiCYEXAMPLEKEY", gatewayKey: "gateway/K7MDENG+bPxRfiCYEXAMPLEKEY"]
 
   let catalogFile: URL
+  /// In Consul mode, the simulator the catalog was loaded into (the file is then only the source).
+  let consul: ConsulSimulator?
   let ports: [String: Int]
   let standIn: LambdaStandIn
   let server: LambdaXDSProcess
   let sidecar: EnvoyProcess
   let gateway: EnvoyProcess
 
-  /// - Parameter sidecarDelta: run the sidecar's ADS stream in delta mode.
-  static func start(sidecarDelta: Bool = false) async throws -> MeshDeployment {
+  /// - Parameters:
+  ///   - sidecarDelta: run the sidecar's ADS stream in delta mode.
+  ///   - consulMode: load the catalog into the Consul simulator and point the server at it.
+  static func start(sidecarDelta: Bool = false, consulMode: Bool = false) async throws -> MeshDeployment {
     let directory = testRunDirectory.appendingPathComponent("mesh-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let catalogFile = directory.appendingPathComponent("catalog.json")
@@ -43,9 +47,14 @@ final class MeshDeployment: @unchecked Sendable {
       }
     }
     let standIn = try LambdaStandIn.start(credentials: secrets)
-    let server = try await LambdaXDSProcess.serve([
-      "--catalog-file", catalogFile.path, "--lambda-endpoint", standIn.url, "--data-dir", directory.appendingPathComponent("data").path,
-    ])
+    var consul: ConsulSimulator?
+    var source = ["--catalog-file", catalogFile.path, "--data-dir", directory.appendingPathComponent("data").path]
+    if consulMode {
+      consul = try await ConsulSimulator.start()
+      try await consul!.load(catalogFile: catalogFile.path)
+      source = ["--consul-address", consul!.address]
+    }
+    let server = try await LambdaXDSProcess.serve(source + ["--lambda-endpoint", standIn.url])
     func credentials(_ key: String) -> [String: String] {
       ["AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secrets[key]!]
     }
@@ -55,14 +64,16 @@ final class MeshDeployment: @unchecked Sendable {
     let gateway = try await EnvoyProcess.start(
       name: "gateway", bootstrapJSON: try server.bootstrap(nodeID: "terminating-gateway"), environment: credentials(gatewayKey))
     return MeshDeployment(
-      catalogFile: catalogFile, ports: ports, standIn: standIn, server: server, sidecar: sidecar, gateway: gateway)
+      catalogFile: catalogFile, consul: consul, ports: ports, standIn: standIn, server: server, sidecar: sidecar,
+      gateway: gateway)
   }
 
   private init(
-    catalogFile: URL, ports: [String: Int], standIn: LambdaStandIn, server: LambdaXDSProcess, sidecar: EnvoyProcess,
-    gateway: EnvoyProcess
+    catalogFile: URL, consul: ConsulSimulator?, ports: [String: Int], standIn: LambdaStandIn, server: LambdaXDSProcess,
+    sidecar: EnvoyProcess, gateway: EnvoyProcess
   ) {
     self.catalogFile = catalogFile
+    self.consul = consul
     self.ports = ports
     self.standIn = standIn
     self.server = server
@@ -75,6 +86,7 @@ final class MeshDeployment: @unchecked Sendable {
     gateway.stop()
     server.stop()
     standIn.stop()
+    consul?.stop()
   }
 
   /// What the application does: a request to an upstream's local bind port.
@@ -84,6 +96,9 @@ final class MeshDeployment: @unchecked Sendable {
     var request = URLRequest(url: URL(string: "http://127.0.0.1:\(ports[upstream]!)\(path)")!)
     request.httpMethod = "POST"
     request.setValue("application/json", forHTTPHeaderField: "content-type")
+    // A new connection each time: a listener update applies to new connections at once, while
+    // old ones drain (see ARCHITECTURE.md).
+    request.setValue("close", forHTTPHeaderField: "connection")
     request.httpBody = Data(body.utf8)
     return try await HTTP.exchange(request)
   }

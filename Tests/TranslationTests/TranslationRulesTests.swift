@@ -83,6 +83,13 @@ struct TranslationRulesTests {
       serializedBytes: try #require(snapshot[ResourceKey(.route, Self.sni("payments"))]).bytes)
     let action = routes.virtualHosts[0].routes[0].route
     #expect(action.cluster == Self.sni("payments"))
+    // Intentions ride on the route (RDS), so a change reaches open connections; the listener
+    // itself denies everyone.
+    let listenerRBAC = try Envoy_Extensions_Filters_Http_Rbac_V3_RBAC(unpackingAny: manager.httpFilters[0].typedConfig)
+    #expect(listenerRBAC.rules.action == .allow && listenerRBAC.rules.policies.isEmpty)
+    let perRoute = try Envoy_Extensions_Filters_Http_Rbac_V3_RBACPerRoute(
+      unpackingAny: try #require(routes.virtualHosts[0].routes[0].typedPerFilterConfig["envoy.filters.http.rbac"]))
+    #expect(perRoute.rbac.rules.action == .deny, "default allow: a DENY rule set")
     #expect(action.hostRewriteSpecifier == nil, "no auto_host_rewrite: it would break the signature")
     let cluster = try snapshot.cluster(Self.sni("payments"))
     #expect(cluster.type == .logicalDns)

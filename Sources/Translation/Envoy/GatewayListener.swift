@@ -33,14 +33,34 @@ enum GatewayListener {
   }
 
   /// The route configuration a chain's connection manager asks for over RDS, named by the SNI.
-  static func routes(sni: String) -> RouteConfiguration {
-    ConnectionManagers.routes(name: sni, virtualHost: sni, cluster: sni, validateClusters: true)
+  ///
+  /// It carries the intentions (and the Lambda settings) as per-route configuration: a route
+  /// update reaches connections already open at once, while a listener update would leave them
+  /// on the old filter chain until they drain, letting a newly denied caller through meanwhile.
+  static func routes(_ chain: Chain, options: TranslationOptions) throws -> RouteConfiguration {
+    var routes = ConnectionManagers.routes(name: chain.sni, virtualHost: chain.sni, cluster: chain.sni, validateClusters: true)
+    var perFilter = [
+      HTTPFilters.rbacName: try Google_Protobuf_Any.packing(
+        Envoy_Extensions_Filters_Http_Rbac_V3_RBACPerRoute.with { $0.rbac.rules = chain.rbac })
+    ]
+    if chain.function.filterMode == .downstream {
+      perFilter[HTTPFilters.lambdaName] = try Google_Protobuf_Any.packing(
+        Envoy_Extensions_Filters_Http_AwsLambda_V3_PerRouteConfig.with {
+          $0.invokeConfig = HTTPFilters.lambdaConfig(chain.function, endpoint: options.endpoint(for: chain.function))
+        })
+    }
+    routes.virtualHosts[0].routes[0].typedPerFilterConfig = perFilter
+    return routes
   }
+
+  /// The listener-level RBAC: deny everyone. Only the route's intentions let callers in, so a
+  /// request that somehow misses them is refused, not allowed.
+  static let denyAll = RBACRules.with { $0.action = .allow }
 
   private static func filterChain(_ chain: Chain, datacenter: String, options: TranslationOptions) throws
     -> FilterChain
   {
-    var filters = [try HTTPFilters.rbac(chain.rbac), try HTTPFilters.router()]
+    var filters = [try HTTPFilters.rbac(denyAll), try HTTPFilters.router()]
     if chain.function.filterMode == .downstream {
       filters.insert(try HTTPFilters.lambda(chain.function, endpoint: options.endpoint(for: chain.function)), at: 1)
     }

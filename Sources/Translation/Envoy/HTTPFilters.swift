@@ -11,13 +11,16 @@ enum HTTPFilters {
   /// endpoint's own host name (Consul leaves the caller's Host, which only works while nothing
   /// rewrites it after signing).
   static func lambda(_ function: LambdaFunction, endpoint: LambdaEndpoint) throws -> HTTPFilter {
-    let config = LambdaFilterConfig.with {
+    try filter(lambdaName, lambdaConfig(function, endpoint: endpoint))
+  }
+
+  static func lambdaConfig(_ function: LambdaFunction, endpoint: LambdaEndpoint) -> LambdaFilterConfig {
+    .with {
       $0.arn = function.arn.description
       $0.payloadPassthrough = function.payloadPassthrough
       $0.invocationMode = function.invocationMode == .asynchronous ? .asynchronous : .synchronous
       $0.hostRewrite = endpoint.authority
     }
-    return try filter(lambdaName, config)
   }
 
   static func router() throws -> HTTPFilter {
@@ -29,8 +32,10 @@ enum HTTPFilters {
     try filter("envoy.filters.http.upstream_codec", Envoy_Extensions_Filters_Http_UpstreamCodec_V3_UpstreamCodec())
   }
 
+  static let rbacName = "envoy.filters.http.rbac"
+
   static func rbac(_ rules: RBACRules) throws -> HTTPFilter {
-    try filter("envoy.filters.http.rbac", Envoy_Extensions_Filters_Http_Rbac_V3_RBAC.with { $0.rules = rules })
+    try filter(rbacName, Envoy_Extensions_Filters_Http_Rbac_V3_RBAC.with { $0.rules = rules })
   }
 
   private static func filter(_ name: String, _ config: some Message) throws -> HTTPFilter {
