@@ -13,6 +13,8 @@ final class MeshDeployment: @unchecked Sendable {
   static let secrets = [sidecarKey: "sidecar/K7MDENG+bPxRfiCYEXAMPLEKEY", gatewayKey: "gateway/K7MDENG+bPxRfiCYEXAMPLEKEY"]
 
   let catalogFile: URL
+  /// Where `serve` keeps its dev CA (`--data-dir`).
+  var dataDirectory: URL { catalogFile.deletingLastPathComponent().appendingPathComponent("data") }
   /// In Consul mode, the simulator the catalog was loaded into (the file is then only the source).
   let consul: ConsulSimulator?
   let ports: [String: Int]

@@ -80,11 +80,11 @@ public final class EnvoyProcess: @unchecked Sendable {
   }
 
   /// Runs `envoy --mode validate` on a bootstrap: nil when Envoy accepts it, else its complaint.
-  public static func validate(bootstrapJSON: String, name: String) throws -> String? {
+  public static func validate(bootstrapJSON: String, name: String, fileExtension: String = "json") throws -> String? {
     let directory = testRunDirectory.appendingPathComponent("validate-\(name)-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    let bootstrap = directory.appendingPathComponent("bootstrap.json")
+    let bootstrap = directory.appendingPathComponent("bootstrap.\(fileExtension)")
     try bootstrapJSON.write(to: bootstrap, atomically: true, encoding: .utf8)
     let output = directory.appendingPathComponent("output.txt")
     FileManager.default.createFile(atPath: output.path, contents: nil)

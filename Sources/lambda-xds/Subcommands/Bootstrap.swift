@@ -1,6 +1,7 @@
 import ADSServer
 import ArgumentParser
 import Foundation
+import ResourceCache
 
 struct Bootstrap: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -12,6 +13,7 @@ struct Bootstrap: ParsableCommand {
       Examples:
         lambda-xds bootstrap --node-id api-sidecar-proxy --xds-address 127.0.0.1:18000
         lambda-xds bootstrap --node-id terminating-gateway --delta --output gateway.json
+        lambda-xds bootstrap --node-id api-sidecar-proxy --format yaml
       """)
 
   @Option(help: "Envoy's node id: the Consul service id of the proxy.")
@@ -29,6 +31,9 @@ struct Bootstrap: ParsableCommand {
   @Flag(help: "Use incremental (delta) ADS instead of state of the world.")
   var delta = false
 
+  @Option(help: "json or yaml.")
+  var format: OutputFormat = .json
+
   @Option(help: "Write to this file instead of standard output.")
   var output: String?
 
@@ -40,7 +45,7 @@ struct Bootstrap: ParsableCommand {
     bootstrap.adminHost = adminAddress.host
     bootstrap.adminPort = adminAddress.port
     bootstrap.variant = delta ? .delta : .stateOfTheWorld
-    let text = try bootstrap.json() + "\n"
+    let text = format == .json ? try bootstrap.json() + "\n" : try format.render(try EnvoyJSON.canonical(try bootstrap.message()))
     if let output {
       try text.write(toFile: output, atomically: true, encoding: .utf8)
     } else {
