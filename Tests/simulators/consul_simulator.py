@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A Consul HTTP API simulator for lambda-xds tests (standard library only).
+"""A Consul HTTP API simulator for lambda-xds tests (Python standard library plus cryptography).
 
 Serves the endpoints lambda-xds watches with Consul's JSON shapes and headers and real
 blocking-query behaviour (index + wait, X-Consul-Index, jitter up to wait/16), takes writes through
@@ -7,10 +7,14 @@ PUT /v1/catalog/register, PUT /v1/catalog/deregister, PUT /v1/config and DELETE 
 injects faults on request (PUT /_sim/faults): 5xx bursts, delays, dropped connections, an index
 reset to a lower value, and 403 for a wrong token. GET /_sim/stats counts requests per path.
 
+Also runs a Connect CA (roots and per-service leaf certificates; PUT /_sim/rotate-leaf/<service>
+reissues one). Needs the `cryptography` package.
+
 Usage: consul_simulator.py --port 0 [--token SECRET] [--datacenter dc1]; prints "listening PORT".
 """
 
 import argparse
+import datetime
 import json
 import os
 import signal
@@ -22,6 +26,11 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 ANONYMOUS_FORBIDDEN = "ACL not found"
 
@@ -36,6 +45,7 @@ class State:
         self.services = {}    # service id -> {"node", "service": {...}, "checks": [...], index}
         self.entries = {}     # (kind, name) -> entry with indexes
         self.trust_domain = "11111111-2222-3333-4444-555555555555.consul"
+        self.ca = ConnectCA(self.trust_domain, datacenter)
         self.faults = {}
         self.stats = {}
 
@@ -43,6 +53,64 @@ class State:
         self.index += 1
         self.lock.notify_all()
         return self.index
+
+
+class ConnectCA:
+    """Consul's built-in Connect CA: one EC root and a leaf per service on first request, with the
+    SPIFFE identities and JSON shapes of /v1/connect/ca/roots and /v1/agent/connect/ca/leaf."""
+
+    def __init__(self, trust_domain, datacenter):
+        self.trust_domain, self.datacenter = trust_domain, datacenter
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Consul CA 7")])
+        self.root = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+                     .not_valid_before(now - datetime.timedelta(minutes=1))
+                     .not_valid_after(now + datetime.timedelta(days=3650))
+                     .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                     .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+                     .add_extension(x509.SubjectAlternativeName(
+                         [x509.UniformResourceIdentifier(f"spiffe://{trust_domain}")]), critical=False)
+                     .sign(self.key, hashes.SHA256()))
+        self.root_id = self.root.fingerprint(hashes.SHA1()).hex(":")
+        self.leaves = {}
+
+    def roots(self):
+        pem = self.root.public_bytes(serialization.Encoding.PEM).decode()
+        return {"ActiveRootID": self.root_id, "TrustDomain": self.trust_domain, "Roots": [{
+            "ID": self.root_id, "Name": "Consul CA Primary Cert", "SerialNumber": self.root.serial_number % 2**53,
+            "SigningKeyID": self.root_id, "ExternalTrustDomain": self.trust_domain.split(".")[0],
+            "NotBefore": self.root.not_valid_before_utc.isoformat().replace("+00:00", "Z"),
+            "NotAfter": self.root.not_valid_after_utc.isoformat().replace("+00:00", "Z"),
+            "RootCert": pem, "IntermediateCerts": None, "Active": True, "PrivateKeyType": "ec",
+            "PrivateKeyBits": 256, "CreateIndex": 8, "ModifyIndex": 8}]}
+
+    def leaf(self, service, state):
+        if service not in self.leaves:
+            key = ec.generate_private_key(ec.SECP256R1())
+            now = datetime.datetime.now(datetime.timezone.utc)
+            uri = f"spiffe://{self.trust_domain}/ns/default/dc/{self.datacenter}/svc/{service}"
+            cert = (x509.CertificateBuilder()
+                    .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, service)]))
+                    .issuer_name(self.root.subject).public_key(key.public_key())
+                    .serial_number(x509.random_serial_number())
+                    .not_valid_before(now - datetime.timedelta(minutes=1))
+                    .not_valid_after(now + datetime.timedelta(hours=72))
+                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+                    .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(uri)]), critical=False)
+                    .sign(self.key, hashes.SHA256()))
+            self.leaves[service] = {
+                "SerialNumber": cert.serial_number.to_bytes(20, "big").hex(":"),
+                "CertPEM": cert.public_bytes(serialization.Encoding.PEM).decode(),
+                "PrivateKeyPEM": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                                   serialization.NoEncryption()).decode(),
+                "Service": service, "ServiceURI": uri,
+                "ValidAfter": cert.not_valid_before_utc.isoformat().replace("+00:00", "Z"),
+                "ValidBefore": cert.not_valid_after_utc.isoformat().replace("+00:00", "Z"),
+                "CreateIndex": state.index, "ModifyIndex": state.index}
+        return self.leaves[service]
 
 
 def parse_wait(text):
@@ -203,14 +271,26 @@ class Handler(BaseHTTPRequestHandler):
             return self.blocking(query, config)
         if path == "/v1/connect/ca/roots":
             def roots():
-                return {"ActiveRootID": "aa:bb", "TrustDomain": state.trust_domain, "Roots": []}, 200
+                return state.ca.roots(), 200
             return self.blocking(query, roots)
+        match = re.fullmatch(r"/v1/agent/connect/ca/leaf/([^/]+)", path)
+        if match:
+            service = match.group(1)
+            def leaf():
+                return state.ca.leaf(service, state), 200
+            return self.blocking(query, leaf)
         self.error(404, "Invalid URL path: not a recognized HTTP API endpoint")
 
     # -- writes -------------------------------------------------------------------------------
     def do_PUT(self):
         url = urllib.parse.urlparse(self.path)
         path, state = url.path, self.state
+        match = re.fullmatch(r"/_sim/rotate-leaf/([^/]+)", path)
+        if match:
+            with state.lock:
+                state.ca.leaves.pop(match.group(1), None)
+                state.bump()
+            return self.reply(200, True)
         if path == "/_sim/faults":
             faults = self.body() or {}
             with state.lock:

@@ -98,3 +98,19 @@ public struct CatalogSnapshot: Sendable, Equatable {
     return result.mapValues { $0.sorted { $0.id < $1.id } }
   }
 }
+
+extension CatalogSnapshot {
+  /// Services whose identity a proxy presents: each sidecar's own service and every service a
+  /// terminating gateway fronts.
+  public var servicesNeedingLeaves: Set<String> {
+    var services = Set<String>()
+    for proxy in proxies.values {
+      if let destination = proxy.proxy?.destinationServiceName { services.insert(destination) }
+      if proxy.kind == .terminatingGateway {
+        let linked = gatewayLinks[proxy.name] ?? []
+        services.formUnion(linked.contains("*") ? Set(lambdas.keys).union(linked.filter { $0 != "*" }) : Set(linked))
+      }
+    }
+    return services
+  }
+}

@@ -1,6 +1,5 @@
 public import ConsulCatalog
 public import Logging
-import Synchronization
 
 /// Watches everything lambda-xds needs from Consul and publishes coalesced catalog snapshots.
 ///
@@ -34,9 +33,8 @@ public struct ConsulCatalogWatcher: Sendable {
     let accumulator = CatalogAccumulator()
     let (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     let (serviceLists, serviceListChanged) = AsyncStream.makeStream(of: Set<String>.self)
-    let stops = Mutex<[String: AsyncStream<Void>.Continuation]>([:])
 
-    func watch(_ key: String, _ path: String, query: [String: String] = [:], _ apply: @escaping @Sendable (JSONValue?, inout CatalogAccumulator.State) -> Void) -> @Sendable () async -> Void {
+    @Sendable func watch(_ key: String, _ path: String, query: [String: String] = [:], _ apply: @escaping @Sendable (JSONValue?, inout CatalogAccumulator.State) -> Void) -> @Sendable () async -> Void {
       accumulator.expect(key)
       var blocking = BlockingWatch(client: client, path: path, query: query, logger: logger)
       blocking.wait = wait
@@ -78,30 +76,18 @@ public struct ConsulCatalogWatcher: Sendable {
         }
       }
 
-      var watched = Set<String>()
-      for await names in serviceLists {
-        for name in names.subtracting(watched) {
-          let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
-          stops.withLock { $0[name] = stop }
-          let run = watch("health/\(name)", "/v1/health/service/\(name)") { body, state in
+      await forEachWanted(
+        serviceLists,
+        onChange: { added, removed in
+          for name in added { accumulator.expect("health/\(name)") }
+          for name in removed { accumulator.forget(service: name) }
+          if !added.isEmpty || !removed.isEmpty { changed.yield() }
+        },
+        run: { name in
+          await watch("health/\(name)", "/v1/health/service/\(name)") { body, state in
             state.healthByService[name] = body?.array ?? []
-          }
-          group.addTask {
-            await withTaskGroup(of: Void.self) { service in
-              service.addTask(operation: run)
-              service.addTask { for await _ in stopped {} }
-              _ = await service.next()
-              service.cancelAll()
-            }
-          }
-        }
-        for name in watched.subtracting(names) {
-          stops.withLock { $0.removeValue(forKey: name) }?.finish()
-          accumulator.forget(service: name)
-        }
-        if names != watched { changed.yield() }
-        watched = names
-      }
+          }()
+        })
       group.cancelAll()
     }
   }

@@ -54,8 +54,11 @@ struct CatalogSourceOptions: ParsableArguments {
     return config
   }
 
-  /// Runs the chosen source until cancelled, publishing each new catalog into `feed`.
-  func run(into feed: CatalogFeed, logger: Logger) async throws {
+  /// Runs the chosen source until cancelled, publishing each new catalog into `feed` and, in
+  /// Consul mode, the Connect CA's certificates into `certificates`.
+  func run(
+    into feed: CatalogFeed, certificates: @escaping @Sendable (MeshCertificates) -> Void, logger: Logger
+  ) async throws {
     if let catalogFile {
       logger.info("reading the catalog file", metadata: ["path": "\(catalogFile)"])
       await CatalogFileWatcher(path: catalogFile).run(
@@ -67,14 +70,28 @@ struct CatalogSourceOptions: ParsableArguments {
     let client = ConsulClient(config: config, http: try ConsulClient.makeHTTPClient(config))
     logger.info("watching Consul", metadata: ["address": "\(config.scheme)://\(config.address)"])
     let watcher = ConsulCatalogWatcher(client: client, datacenter: datacenter ?? "dc1", logger: logger)
-    await watcher.run(publish: { feed.publish($0) })
+    let leafServices = AsyncStream.makeStream(of: Set<String>.self, bufferingPolicy: .bufferingNewest(1))
+    await withTaskGroup(of: Void.self) { group in
+      group.addTask {
+        await watcher.run(publish: { catalog in
+          feed.publish(catalog)
+          leafServices.continuation.yield(catalog.servicesNeedingLeaves)
+        })
+      }
+      group.addTask {
+        await ConsulCertificateWatcher(client: client, logger: logger).run(
+          services: leafServices.stream, publish: { certificates($0) })
+      }
+      await group.next()
+      group.cancelAll()
+    }
     try await client.shutdown()
   }
 
   /// Reads the catalog once (for `dump` and `check`): the file, or Consul's first complete view.
-  func readOnce(logger: Logger, timeout: Duration = .seconds(30)) async throws -> CatalogSnapshot {
+  func readOnce(logger: Logger, timeout: Duration = .seconds(30)) async throws -> (CatalogSnapshot, MeshCertificates) {
     if let catalogFile {
-      do { return try CatalogFile.snapshot(contentsOf: catalogFile) } catch { throw ValidationError("\(error)") }
+      do { return (try CatalogFile.snapshot(contentsOf: catalogFile), .none) } catch { throw ValidationError("\(error)") }
     }
     let config = try consulConfig()
     let client = ConsulClient(config: config, http: try ConsulClient.makeHTTPClient(config))
@@ -99,13 +116,21 @@ struct CatalogSourceOptions: ParsableArguments {
       feed.finish()
       return first
     }
-    try await client.shutdown()
     guard let catalog else {
+      try await client.shutdown()
       throw ValidationError(
         "no answer from Consul at \(config.scheme)://\(config.address) within \(timeout)"
           + (lastError.value.withLock { $0 }.map { ": \($0)" } ?? ""))
     }
-    return catalog
+    var certificates = MeshCertificates.none
+    do {
+      certificates = try await ConsulCertificateWatcher(client: client, logger: logger)
+        .fetch(services: catalog.servicesNeedingLeaves)
+    } catch {
+      logger.warning("cannot read Connect CA certificates; gated services will report it", metadata: ["error": "\(error)"])
+    }
+    try await client.shutdown()
+    return (catalog, certificates)
   }
 }
 

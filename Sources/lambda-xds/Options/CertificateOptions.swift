@@ -33,8 +33,8 @@ struct CertificateOptions: ParsableArguments {
   /// Reads the catalog once with the certificates `serve` would give it (catalog-file mode: the
   /// dev CA; Consul mode: none yet).
   func readCatalog(_ source: CatalogSourceOptions, logger: Logger) async throws -> (CatalogSnapshot, MeshCertificates) {
-    var catalog = try await source.readOnce(logger: logger)
-    guard source.catalogFile != nil else { return (catalog, .none) }
+    var (catalog, consulCertificates) = try await source.readOnce(logger: logger)
+    guard source.catalogFile != nil else { return (catalog, consulCertificates) }
     var rotation = LeafRotation(authority: try authority(trustDomain: catalog.trustDomain, logger: logger), lifetime: leafLifetime)
     _ = try rotation.apply(to: &catalog, now: Date())
     return (catalog, rotation.certificates)

@@ -20,6 +20,8 @@ final class ConfigurationPipeline: Sendable {
   private struct State {
     var catalog: CatalogSnapshot?
     var rotation: LeafRotation?
+    /// From Consul's CA (Consul mode).
+    var consulCertificates: MeshCertificates?
     var translation: CatalogTranslation?
     var findings: Set<String> = []
   }
@@ -66,6 +68,14 @@ final class ConfigurationPipeline: Sendable {
     }
   }
 
+  /// New certificates from Consul's CA: re-translate (only secrets change).
+  func update(_ certificates: MeshCertificates) {
+    state.withLock { state in
+      state.consulCertificates = certificates
+      refresh(&state, now: Date(), force: true)
+    }
+  }
+
   /// Wakes when the next leaf is due (at least every minute) and re-translates if any changed.
   private func renewLeaves() async {
     while !Task.isCancelled {
@@ -97,6 +107,8 @@ final class ConfigurationPipeline: Sendable {
       }
     } else if !force {
       return
+    } else {
+      certificates = state.consulCertificates ?? .none
     }
     apply(translator.translate(catalog, certificates: certificates, memo: memo), &state)
   }

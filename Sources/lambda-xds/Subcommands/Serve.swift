@@ -50,7 +50,7 @@ struct Serve: AsyncParsableCommand {
         }
       }
       let feed = CatalogFeed()
-      group.addTask { try await source.run(into: feed, logger: logger) }
+      group.addTask { try await source.run(into: feed, certificates: { pipeline.update($0) }, logger: logger) }
       group.addTask { await pipeline.run(feed) }
       group.addTask {
         let signal = await Signals.shutdown()
