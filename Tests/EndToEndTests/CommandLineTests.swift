@@ -91,4 +91,25 @@ struct CommandLineTests {
       }
     }
   }
+
+  @Test("dump --server shows what serve sent, the proxy's ACKs, and a NACK with Envoy's reason")
+  func dumpServer() async throws {
+    // A CA bundle Envoy cannot read makes it reject the Lambda clusters (a NACK).
+    let server = try await LambdaXDSProcess.serve([
+      "--catalog-file", Self.example, "--lambda-ca-bundle", "/nonexistent/lambda-xds-ca.pem",
+    ])
+    defer { server.stop() }
+    let sidecar = try await EnvoyProcess.start(name: "nack-sidecar", bootstrapJSON: try server.bootstrap(nodeID: "api-sidecar-proxy"))
+    defer { sidecar.stop() }
+    let report = try await poll("the NACK in dump --server", timeout: 30) { () -> String? in
+      let dump = try LambdaXDSProcess.run(["dump", "--server", server.adminURL, "--node-id", "api-sidecar-proxy"])
+      return dump.status == 0 && dump.stderr.contains("REJECTED") ? dump.stderr : nil
+    }
+    #expect(report.contains("CDS: sent") && report.contains("/nonexistent/lambda-xds-ca.pem"), "\(report)")
+    let dump = try LambdaXDSProcess.run(["dump", "--server", server.adminURL, "--node-id", "api-sidecar-proxy"])
+    let view = try EnvoyConfigView(json: dump.stdout)
+    #expect(view.listeners.keys.contains { $0.hasPrefix("authentication:") })
+    let unknown = try LambdaXDSProcess.run(["dump", "--server", server.adminURL, "--node-id", "nobody"])
+    #expect(unknown.status == 1 && unknown.stderr.contains("known: api-sidecar-proxy, terminating-gateway"))
+  }
 }

@@ -4,6 +4,7 @@ public import Foundation
 /// scripts/test.sh runs before `swift test`).
 public final class LambdaXDSProcess: @unchecked Sendable {
   public let xdsPort: Int
+  public let adminPort: Int
   public let logFile: URL
   private let process: Process
 
@@ -35,31 +36,34 @@ public final class LambdaXDSProcess: @unchecked Sendable {
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
   }
 
-  /// Starts `lambda-xds serve` with `arguments` plus `--xds-address`, and waits until it listens.
+  /// Starts `lambda-xds serve` with `arguments` plus `--xds-address` and `--admin-address`, and
+  /// waits until it listens.
   public static func serve(_ arguments: [String]) async throws -> LambdaXDSProcess {
     let port = freePort()
+    let adminPort = freePort()
     let directory = testRunDirectory.appendingPathComponent("lambda-xds-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let log = directory.appendingPathComponent("serve.log")
     FileManager.default.createFile(atPath: log.path, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try binary())
-    process.arguments = ["serve", "--xds-address", "127.0.0.1:\(port)"] + arguments
+    process.arguments = ["serve", "--xds-address", "127.0.0.1:\(port)", "--admin-address", "127.0.0.1:\(adminPort)"] + arguments
     let handle = try FileHandle(forWritingTo: log)
     process.standardOutput = handle
     process.standardError = handle
     try process.run()
     try recordPID(process.processIdentifier)
-    let server = LambdaXDSProcess(xdsPort: port, logFile: log, process: process)
+    let server = LambdaXDSProcess(xdsPort: port, adminPort: adminPort, logFile: log, process: process)
     try await eventually("lambda-xds serve listening", timeout: 30) {
       guard process.isRunning else { throw EnvoyError("lambda-xds serve exited: \(server.log)") }
-      return server.log.contains("xDS server listening")
+      return server.log.contains("xDS server listening") && server.log.contains("admin API listening")
     }
     return server
   }
 
-  private init(xdsPort: Int, logFile: URL, process: Process) {
+  private init(xdsPort: Int, adminPort: Int, logFile: URL, process: Process) {
     self.xdsPort = xdsPort
+    self.adminPort = adminPort
     self.logFile = logFile
     self.process = process
   }
@@ -67,6 +71,8 @@ public final class LambdaXDSProcess: @unchecked Sendable {
   deinit { stop() }
 
   public func stop() { stopChild(process) }
+
+  public var adminURL: String { "http://127.0.0.1:\(adminPort)" }
 
   public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 

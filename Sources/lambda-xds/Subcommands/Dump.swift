@@ -27,12 +27,25 @@ struct Dump: AsyncParsableCommand {
   @Flag(help: "Print a static Envoy bootstrap holding the same resources (for envoy --mode validate).")
   var asBootstrap = false
 
+  @Option(help: "Ask a running `serve` (its admin URL, e.g. http://127.0.0.1:19100) instead of reading the catalog.")
+  var server: String?
+
   @OptionGroup var source: CatalogSourceOptions
   @OptionGroup var certificates: CertificateOptions
   @OptionGroup var translation: TranslationFlags
   @OptionGroup var logging: LoggingOptions
 
+  func validate() throws {
+    if server != nil && asBootstrap { throw ValidationError("--as-bootstrap needs a catalog source, not --server") }
+  }
+
   func run() async throws {
+    if let server {
+      let remote = try await RemoteDump.fetch(server: server, nodeID: nodeID)
+      FileHandle.standardError.write(Data(remote.report.utf8))
+      print(try format.render(remote.configDump), terminator: "")
+      return
+    }
     let logger = logging.makeLogger()
     let (catalog, mesh) = try await certificates.readCatalog(source, logger: logger)
     let result = Translator(options: try translation.options()).translate(catalog, certificates: mesh)

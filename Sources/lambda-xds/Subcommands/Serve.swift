@@ -24,6 +24,9 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Where Envoy connects (HOST:PORT).")
   var xdsAddress = HostPort(argument: "127.0.0.1:18000")!
 
+  @Option(help: "Admin API (HOST:PORT): /v1/proxies, /v1/proxies/<node>/{config_dump,status,findings}.")
+  var adminAddress = HostPort(argument: "127.0.0.1:19100")!
+
   @OptionGroup var source: CatalogSourceOptions
   @OptionGroup var certificates: CertificateOptions
   @OptionGroup var translation: TranslationFlags
@@ -52,6 +55,14 @@ struct Serve: AsyncParsableCommand {
       let feed = CatalogFeed()
       group.addTask { try await source.run(into: feed, certificates: { pipeline.update($0) }, logger: logger) }
       group.addTask { await pipeline.run(feed) }
+      let admin = AdminServer(
+        host: adminAddress.host, port: adminAddress.port,
+        routes: AdminRoutes(cache: cache, status: status, pipeline: pipeline))
+      group.addTask {
+        try await admin.run { port in
+          logger.info("admin API listening", metadata: ["address": "\(adminAddress.host):\(port)"])
+        }
+      }
       group.addTask {
         let signal = await Signals.shutdown()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])

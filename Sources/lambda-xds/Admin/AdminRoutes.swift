@@ -1,0 +1,86 @@
+import ADSServer
+import Foundation
+import ResourceCache
+import Translation
+
+/// The admin API of `serve` (read-only, JSON): what the server holds for each proxy, what it
+/// sent, and how the proxy answered. `dump --server` reads it.
+struct AdminRoutes: Sendable {
+  let cache: SnapshotCache
+  let status: XDSStatusBoard
+  let pipeline: ConfigurationPipeline
+
+  struct Response {
+    var status: Int
+    var contentType = "application/json"
+    var body: String
+  }
+
+  func respond(path: String) -> Response {
+    let parts = path.split(separator: "?").first.map { $0.split(separator: "/").map(String.init) } ?? []
+    do {
+      switch parts {
+      case ["healthz"]:
+        return Response(status: 200, contentType: "text/plain", body: "ok\n")
+      case ["v1", "proxies"]:
+        return try json(proxies())
+      case ["v1", "findings"]:
+        return try json(findings(node: nil))
+      case let route where route.count == 4 && route[0] == "v1" && route[1] == "proxies":
+        return try proxy(route[2], route[3])
+      default:
+        return Response(status: 404, body: #"{"error":"unknown path; try /v1/proxies"}"#)
+      }
+    } catch {
+      return Response(status: 500, body: #"{"error":"\#(error)"}"#)
+    }
+  }
+
+  private func proxy(_ node: String, _ view: String) throws -> Response {
+    guard let snapshot = cache.snapshot(for: node) else {
+      let known = cache.nodeIDs.joined(separator: ", ")
+      return Response(status: 404, body: try encode(["error": "no proxy \(node); known: \(known)"]))
+    }
+    switch view {
+    case "config_dump": return Response(status: 200, body: try EnvoyJSON.canonical(try snapshot.configDump()))
+    case "status": return try json(status.status(of: node))  // null: never connected
+    case "findings": return try json(findings(node: node))
+    default: return Response(status: 404, body: #"{"error":"use config_dump, status or findings"}"#)
+    }
+  }
+
+  private struct ProxySummary: Encodable {
+    var node: String
+    var streams: Int
+    var variant: String?
+    var errors: Int
+    var warnings: Int
+  }
+
+  private func proxies() -> [ProxySummary] {
+    let translation = pipeline.latest
+    return cache.nodeIDs.map { node in
+      let nodeStatus = status.status(of: node)
+      let findings = translation?.proxies[node]?.findings ?? []
+      return ProxySummary(
+        node: node, streams: nodeStatus?.streams ?? 0, variant: nodeStatus?.variant,
+        errors: findings.filter { $0.severity == .error }.count, warnings: findings.filter { $0.severity == .warning }.count)
+    }
+  }
+
+  private func findings(node: String?) -> [String] {
+    guard let translation = pipeline.latest else { return [] }
+    if let node { return translation.proxies[node]?.findings.map(\.description) ?? [] }
+    return translation.plan.findings.map(\.description)
+      + translation.proxies.sorted { $0.key < $1.key }.flatMap { node, proxy in proxy.findings.map { "\($0) (proxy \(node))" } }
+  }
+
+  private func json(_ value: some Encodable) throws -> Response { Response(status: 200, body: try encode(value)) }
+
+  private func encode(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+  }
+}
