@@ -101,7 +101,8 @@ struct ConsulCatalogWatcherTests {
       #expect(errors.items.contains { $0.code == .server })
       try await simulator.put("/_sim/faults", json: "{}")
       try await eventually("recovery") { published.items.last?.instances["x"] != nil }
-      #expect(published.items.allSatisfy { $0.lambdas.count == 2 }, "never an emptied catalog")
+      // (Snapshots before the first complete one may show the example half loaded.)
+      #expect(published.items[(count - 1)...].allSatisfy { $0.lambdas.count == 2 }, "never an emptied catalog")
     }
   }
 
@@ -130,6 +131,7 @@ struct ConsulCatalogWatcherTests {
     try await withWatcher { simulator, published, errors in
       try await simulator.load(catalogFile: CatalogFileTests.example)
       try await eventually("the first snapshot") { published.items.last?.lambdas.count == 2 }
+      let loaded = published.items.count - 1
       // The next 20 reads lose their connection, and every read is slowed by 300 ms.
       try await simulator.put("/_sim/faults", json: #"{"drop": 20, "delay_ms": 300}"#)
       try await simulator.put("/v1/catalog/register", json: #"{"Node":"n5","Service":{"Service":"after-drops"}}"#)
@@ -137,7 +139,7 @@ struct ConsulCatalogWatcherTests {
         published.items.last?.instances["after-drops"] != nil
       }
       #expect(errors.items.contains { $0.code == .transport }, "a dropped connection is a transport error")
-      #expect(published.items.allSatisfy { $0.lambdas.count == 2 }, "never an emptied catalog")
+      #expect(published.items[loaded...].allSatisfy { $0.lambdas.count == 2 }, "never an emptied catalog")
       try await simulator.put("/_sim/faults", json: "{}")
     }
   }

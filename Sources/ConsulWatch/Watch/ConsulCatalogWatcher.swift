@@ -34,9 +34,14 @@ public struct ConsulCatalogWatcher: Sendable {
     let (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     let (serviceLists, serviceListChanged) = AsyncStream.makeStream(of: Set<String>.self)
 
-    @Sendable func watch(_ key: String, _ path: String, query: [String: String] = [:], _ apply: @escaping @Sendable (JSONValue?, inout CatalogAccumulator.State) -> Void) -> @Sendable () async -> Void {
-      accumulator.expect(key)
-      var blocking = BlockingWatch(client: client, path: path, query: query, logger: logger)
+    /// - Parameter expect: hold snapshots back until this watch answers (per-service watches are
+    ///   expected when the service list adds them, so a late-starting task cannot re-add one).
+    @Sendable func watch(
+      _ key: String, _ path: String, expect: Bool = true,
+      _ apply: @escaping @Sendable (JSONValue?, inout CatalogAccumulator.State) -> Void
+    ) -> @Sendable () async -> Void {
+      if expect { accumulator.expect(key) }
+      var blocking = BlockingWatch(client: client, path: path, logger: logger)
       blocking.wait = wait
       return { [blocking] in
         await blocking.run(
@@ -84,7 +89,7 @@ public struct ConsulCatalogWatcher: Sendable {
           if !added.isEmpty || !removed.isEmpty { changed.yield() }
         },
         run: { name in
-          await watch("health/\(name)", "/v1/health/service/\(name)") { body, state in
+          await watch("health/\(name)", "/v1/health/service/\(name)", expect: false) { body, state in
             state.healthByService[name] = body?.array ?? []
           }()
         })
