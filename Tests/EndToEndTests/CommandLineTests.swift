@@ -112,4 +112,29 @@ struct CommandLineTests {
     let unknown = try LambdaXDSProcess.run(["dump", "--server", server.adminURL, "--node-id", "nobody"])
     #expect(unknown.status == 1 && unknown.stderr.contains("known: api-sidecar-proxy, terminating-gateway"))
   }
+
+  @Test("xDS over mutual TLS: a proxy with the CA and a client certificate is served, one without is refused")
+  func xdsOverTLS() async throws {
+    let pki = try TestPKI(serverName: "xds.lambda-xds.test")
+    let server = try await LambdaXDSProcess.serve([
+      "--catalog-file", Self.example, "--xds-tls-cert", pki.serverCertificateFile, "--xds-tls-key", pki.serverKeyFile,
+      "--xds-tls-client-ca", pki.caFile,
+    ])
+    defer { server.stop() }
+    let trusted = ["--xds-tls-ca", pki.caFile, "--xds-tls-server-name", "xds.lambda-xds.test"]
+    let good = try await EnvoyProcess.start(
+      name: "tls-good",
+      bootstrapJSON: try server.bootstrap(
+        nodeID: "api-sidecar-proxy", extra: trusted + ["--xds-tls-cert", pki.clientCertificateFile, "--xds-tls-key", pki.clientKeyFile]))
+    defer { good.stop() }
+    let anonymous = try await EnvoyProcess.start(
+      name: "tls-anonymous", bootstrapJSON: try server.bootstrap(nodeID: "api-sidecar-proxy", extra: trusted))
+    defer { anonymous.stop() }
+    try await eventually("the proxy with a client certificate gets its listeners", timeout: 30) {
+      try await good.configView().listeners.keys.contains { $0.hasPrefix("authentication:") }
+    }
+    try await Task.sleep(for: .seconds(2))
+    #expect(try await anonymous.configView().listeners.isEmpty, "no client certificate: no configuration")
+    #expect(try await anonymous.admin("/stats?filter=control_plane.connected_state").contains("connected_state: 0"))
+  }
 }

@@ -66,7 +66,7 @@ struct LambdaInvocationTests {
     #expect(try await mesh.sidecar.admin("/server_info").contains("LIVE") && pids == (mesh.sidecar.pid, mesh.gateway.pid))
   }
 
-  @Test("an intention denying api is enforced at the gateway; the direct path is unaffected")
+  @Test("intentions at the gateway: an L4 deny for api, then an L7 deny for one path; the direct path is unaffected")
   func intentionDeny() async throws {
     let mesh = try await MeshDeployment.start()
     defer { mesh.stop() }
@@ -79,6 +79,18 @@ struct LambdaInvocationTests {
     let denied = try await mesh.standIn.invocations().filter { $0.arn.hasSuffix(":payments") }.count
     _ = try await mesh.call("payments")
     #expect(try await mesh.standIn.invocations().filter { $0.arn.hasSuffix(":payments") }.count == denied, "a denied call reached Lambda")
+
+    // L7: api may call payments except under /admin (the first matching permission decides).
+    try mesh.editCatalog { document in
+      document.entry("service-intentions", "payments") {
+        $0["Sources"] = [["Name": "api", "Permissions": [
+          ["Action": "deny", "HTTP": ["PathPrefix": "/admin"]], ["Action": "allow", "HTTP": ["PathPrefix": "/"]],
+        ]]]
+      }
+    }
+    try await eventually("the L7 intention in effect", timeout: 20) { try await mesh.call("payments", path: "/charge").status == 201 }
+    #expect(try await mesh.call("payments", path: "/admin/refund").status == 403)
+    #expect(try await mesh.call("payments", path: "/charge").status == 201)
   }
 
   @Test("an invalid ARN disables that service only; check reports it")

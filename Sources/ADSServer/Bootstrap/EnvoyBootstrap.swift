@@ -16,6 +16,23 @@ public struct EnvoyBootstrap: Sendable {
   /// 0 lets Envoy pick (read it back with `--admin-address-path`).
   public var adminPort = 19000
   public var variant: XDSVariant = .stateOfTheWorld
+  /// TLS to the xDS server: the CA that signed its certificate, the name it presents (SNI and
+  /// SAN check), and optionally Envoy's own certificate and key for mutual TLS.
+  public var tls: TLS?
+
+  public struct TLS: Sendable {
+    public var caPath: String
+    public var serverName: String?
+    public var certificatePath: String?
+    public var keyPath: String?
+
+    public init(caPath: String, serverName: String? = nil, certificatePath: String? = nil, keyPath: String? = nil) {
+      self.caPath = caPath
+      self.serverName = serverName
+      self.certificatePath = certificatePath
+      self.keyPath = keyPath
+    }
+  }
 
   /// Name of the static cluster that reaches lambda-xds.
   public static let xdsClusterName = "lambda-xds"
@@ -58,10 +75,39 @@ public struct EnvoyBootstrap: Sendable {
       $0.typedExtensionProtocolOptions = [
         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": try .packing(http2)
       ]
+      if let tls { $0.transportSocket = try Self.transportSocket(tls) }
       $0.loadAssignment.clusterName = Self.xdsClusterName
       $0.loadAssignment.endpoints = [
         .with { $0.lbEndpoints = [.with { $0.endpoint.address = .socket(xdsHost, xdsPort) }] }
       ]
+    }
+  }
+}
+
+extension EnvoyBootstrap {
+  static func transportSocket(_ tls: TLS) throws -> Envoy_Config_Core_V3_TransportSocket {
+    let context = Envoy_Extensions_TransportSockets_Tls_V3_UpstreamTlsContext.with {
+      if let name = tls.serverName {
+        $0.sni = name
+        $0.commonTlsContext.validationContext.matchTypedSubjectAltNames = [.with {
+          $0.sanType = .dns
+          $0.matcher.exact = name
+        }]
+      }
+      $0.commonTlsContext.validationContext.trustedCa.filename = tls.caPath
+      // gRPC needs HTTP/2 negotiated by ALPN over TLS.
+      $0.commonTlsContext.alpnProtocols = ["h2"]
+      if let certificate = tls.certificatePath, let key = tls.keyPath {
+        $0.commonTlsContext.tlsCertificates = [.with {
+          $0.certificateChain.filename = certificate
+          $0.privateKey.filename = key
+        }]
+      }
+    }
+    let any = try Google_Protobuf_Any.packing(context)
+    return .with {
+      $0.name = "envoy.transport_sockets.tls"
+      $0.typedConfig = any
     }
   }
 }

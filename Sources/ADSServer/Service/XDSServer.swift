@@ -1,10 +1,25 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 
-/// The xDS endpoint: ADS over gRPC on HTTP/2.
+/// TLS for the xDS endpoint: the server's certificate and key (PEM files), and optionally a CA
+/// whose client certificates are required (mutual TLS).
+public struct XDSServerTLS: Sendable {
+  public var certificatePath: String
+  public var keyPath: String
+  public var clientCAPath: String?
+
+  public init(certificatePath: String, keyPath: String, clientCAPath: String? = nil) {
+    self.certificatePath = certificatePath
+    self.keyPath = keyPath
+    self.clientCAPath = clientCAPath
+  }
+}
+
+/// The xDS endpoint: ADS over gRPC on HTTP/2, plaintext or TLS.
 public struct XDSServer: Sendable {
   public var host: String
   public var port: Int
+  public var tls: XDSServerTLS?
   /// Envoy's first delta request lists every resource it holds; gRPC's usual 4 MiB is too small.
   public var maxRequestBytes: Int
 
@@ -24,7 +39,7 @@ public struct XDSServer: Sendable {
   public func run(onListening: @Sendable (Int) -> Void = { _ in }) async throws {
     let transport = HTTP2ServerTransport.Posix(
       address: .ipv4(host: host, port: port),
-      transportSecurity: .plaintext,
+      transportSecurity: transportSecurity,
       config: .defaults { [maxRequestBytes] config in
         config.rpc.maxRequestPayloadSize = maxRequestBytes
         // Envoy pings idle xDS connections; allow it rather than closing them.
@@ -32,10 +47,23 @@ public struct XDSServer: Sendable {
         config.connection.keepalive.clientBehavior.minPingIntervalWithoutCalls = .seconds(10)
       })
     let server = GRPCServer(transport: transport, services: [service])
+
     try await withThrowingDiscardingTaskGroup { group in
       group.addTask { try await server.serve() }
       let address = try await transport.listeningAddress
       onListening(address.ipv4?.port ?? address.ipv6?.port ?? port)
+    }
+  }
+
+  private var transportSecurity: HTTP2ServerTransport.Posix.TransportSecurity {
+    guard let tls else { return .plaintext }
+    let chain: [TLSConfig.CertificateSource] = [.file(path: tls.certificatePath, format: .pem)]
+    let key = TLSConfig.PrivateKeySource.file(path: tls.keyPath, format: .pem)
+    guard let clientCA = tls.clientCAPath else { return .tls(certificateChain: chain, privateKey: key) }
+    return .mTLS(certificateChain: chain, privateKey: key) { config in
+      config.trustRoots = .certificates([.file(path: clientCA, format: .pem)])
+      // Proxies are identified by certificate, not by host name.
+      config.clientCertificateVerification = .noHostnameVerification
     }
   }
 }

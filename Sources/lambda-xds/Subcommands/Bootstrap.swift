@@ -14,6 +14,8 @@ struct Bootstrap: ParsableCommand {
         lambda-xds bootstrap --node-id api-sidecar-proxy --xds-address 127.0.0.1:18000
         lambda-xds bootstrap --node-id terminating-gateway --delta --output gateway.json
         lambda-xds bootstrap --node-id api-sidecar-proxy --format yaml
+        lambda-xds bootstrap --node-id api-sidecar-proxy --xds-tls-ca ca.pem --xds-tls-server-name xds.example \\
+          --xds-tls-cert envoy.pem --xds-tls-key envoy-key.pem
       """)
 
   @Option(help: "Envoy's node id: the Consul service id of the proxy.")
@@ -31,11 +33,30 @@ struct Bootstrap: ParsableCommand {
   @Flag(help: "Use incremental (delta) ADS instead of state of the world.")
   var delta = false
 
+  @Option(name: .customLong("xds-tls-ca"), help: "Connect to the xDS server over TLS, trusting this CA (PEM).")
+  var xdsTLSCA: String?
+
+  @Option(help: "The name the xDS server's certificate carries (SNI and SAN check).")
+  var xdsTLSServerName: String?
+
+  @Option(help: "Envoy's client certificate (PEM) for mutual TLS to the xDS server.")
+  var xdsTLSCert: String?
+
+  @Option(help: "The private key (PEM) for --xds-tls-cert.")
+  var xdsTLSKey: String?
+
   @Option(help: "json or yaml.")
   var format: OutputFormat = .json
 
   @Option(help: "Write to this file instead of standard output.")
   var output: String?
+
+  func validate() throws {
+    if (xdsTLSCert == nil) != (xdsTLSKey == nil) { throw ValidationError("--xds-tls-cert and --xds-tls-key go together") }
+    if xdsTLSCA == nil && (xdsTLSCert != nil || xdsTLSServerName != nil) {
+      throw ValidationError("TLS to the xDS server needs --xds-tls-ca")
+    }
+  }
 
   func run() throws {
     var bootstrap = EnvoyBootstrap(
@@ -45,6 +66,9 @@ struct Bootstrap: ParsableCommand {
     bootstrap.adminHost = adminAddress.host
     bootstrap.adminPort = adminAddress.port
     bootstrap.variant = delta ? .delta : .stateOfTheWorld
+    if let xdsTLSCA {
+      bootstrap.tls = .init(caPath: xdsTLSCA, serverName: xdsTLSServerName, certificatePath: xdsTLSCert, keyPath: xdsTLSKey)
+    }
     let text = format == .json ? try bootstrap.json() + "\n" : try format.render(try EnvoyJSON.canonical(try bootstrap.message()))
     if let output {
       try text.write(toFile: output, atomically: true, encoding: .utf8)

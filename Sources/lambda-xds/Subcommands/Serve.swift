@@ -19,6 +19,7 @@ struct Serve: AsyncParsableCommand {
         lambda-xds serve --catalog-file envoy-configs/catalog.json --lambda-endpoint http://127.0.0.1:9001
         CONSUL_HTTP_ADDR=https://consul:8501 CONSUL_HTTP_TOKEN_FILE=/run/token lambda-xds serve
         lambda-xds serve --xds-address 0.0.0.0:18000 --log-level debug
+        lambda-xds serve --xds-tls-cert xds.pem --xds-tls-key xds-key.pem --xds-tls-client-ca mesh-ca.pem
       """)
 
   @Option(help: "Where Envoy connects (HOST:PORT).")
@@ -27,10 +28,24 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Admin API (HOST:PORT): /v1/proxies, /v1/proxies/<node>/{config_dump,status,findings}.")
   var adminAddress = HostPort(argument: "127.0.0.1:19100")!
 
+  @Option(help: "Serve xDS over TLS with this certificate (PEM); needs --xds-tls-key.")
+  var xdsTLSCert: String?
+
+  @Option(help: "The private key (PEM) for --xds-tls-cert.")
+  var xdsTLSKey: String?
+
+  @Option(name: .customLong("xds-tls-client-ca"), help: "Require proxies to present a client certificate signed by this CA (PEM).")
+  var xdsTLSClientCA: String?
+
   @OptionGroup var source: CatalogSourceOptions
   @OptionGroup var certificates: CertificateOptions
   @OptionGroup var translation: TranslationFlags
   @OptionGroup var logging: LoggingOptions
+
+  func validate() throws {
+    if (xdsTLSCert == nil) != (xdsTLSKey == nil) { throw ValidationError("--xds-tls-cert and --xds-tls-key go together") }
+    if xdsTLSClientCA != nil && xdsTLSCert == nil { throw ValidationError("--xds-tls-client-ca needs --xds-tls-cert and --xds-tls-key") }
+  }
 
   func run() async throws {
     let logger = logging.makeLogger()
@@ -43,11 +58,14 @@ struct Serve: AsyncParsableCommand {
       translator: Translator(options: try translation.options()), cache: cache, makeAuthority: makeAuthority,
       leafLifetime: certificates.leafLifetime, logger: logger)
     let status = XDSStatusBoard()
-    let server = XDSServer(
+    var server = XDSServer(
       host: xdsAddress.host, port: xdsAddress.port,
       service: AggregatedDiscoveryService(cache: cache, status: status, logger: logger))
+    if let xdsTLSCert, let xdsTLSKey {
+      server.tls = XDSServerTLS(certificatePath: xdsTLSCert, keyPath: xdsTLSKey, clientCAPath: xdsTLSClientCA)
+    }
     try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask {
+      group.addTask { [server] in
         try await server.run { port in
           logger.info("xDS server listening", metadata: ["address": "\(xdsAddress.host):\(port)"])
         }
