@@ -161,4 +161,34 @@ struct LambdaInvocationTests {
     let check = try LambdaXDSProcess.run(["check", "--consul-address", consul.address])
     #expect(check.status == 0, "\(check.stdout)")
   }
+
+  @Test("the gateway refuses a caller without a mesh certificate, and one whose identity intentions deny")
+  func gatewayRefusesStrangers() async throws {
+    let mesh = try await MeshDeployment.start()
+    defer { mesh.stop() }
+    try mesh.editCatalog { document in
+      document.entry("service-intentions", "payments") { $0["Sources"] = [["Name": "api", "Action": "allow"], ["Name": "*", "Action": "deny"]] }
+    }
+    let trustDomain = "11111111-2222-3333-4444-555555555555.consul"
+    let ca = mesh.dataDirectory.appendingPathComponent("dev-ca.pem").path
+    func probe(as service: String?) throws -> String {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: try PythonServer.interpreterPath())
+      process.arguments = [
+        EnvoyProcess.projectRoot.appendingPathComponent("Tests/simulators/mesh_client.py").path,
+        "--port", "\(mesh.ports["gateway"]!)", "--sni", "payments.default.dc1.internal.\(trustDomain)", "--ca", ca,
+      ] + (service.map { ["--as", $0, "--ca-key", mesh.dataDirectory.appendingPathComponent("dev-ca-key.pem").path, "--trust-domain", trustDomain] } ?? [])
+      let output = Pipe()
+      process.standardOutput = output
+      try process.run()
+      try recordPID(process.processIdentifier)
+      process.waitUntilExit()
+      try? FileManager.default.removeItem(at: testRunDirectory.appendingPathComponent("\(process.processIdentifier).pid"))
+      return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    try await eventually("api, with its identity, is let through", timeout: 30) { try probe(as: "api") == "201" }
+    #expect(try probe(as: "web") == "403", "a valid mesh identity that intentions deny")
+    #expect(try probe(as: nil).hasPrefix("tls-error"), "no client certificate")
+  }
 }

@@ -1,7 +1,7 @@
 public import Foundation
 
 /// Starts one of the test servers under Tests/simulators: each prints "listening PORT" first.
-enum PythonServer {
+public enum PythonServer {
   static func start(script: String, arguments: [String]) throws -> (Process, Int) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try interpreter())
@@ -21,6 +21,8 @@ enum PythonServer {
 
   /// The real interpreter, not a wrapper such as a pyenv shim: a shim forks, and the PID we
   /// record and stop would not be the server's.
+  public static func interpreterPath() throws -> String { try interpreter() }
+
   static func interpreter() throws -> String {
     let venv = EnvoyProcess.projectRoot.appendingPathComponent(".venv/bin/python3").path
     if FileManager.default.isExecutableFile(atPath: venv) { return venv }
