@@ -16,7 +16,7 @@ struct DevCertificateAuthorityTests {
     let root = try Certificate(pemEncoded: authority.rootPEM)
     let names = try #require(try leaf.extensions.subjectAlternativeNames)
     #expect(Array(names) == [.uniformResourceIdentifier("spiffe://abc.consul/ns/default/dc/dc1/svc/payments")])
-    var verifier = Verifier(rootCertificates: CertificateStore([root])) { RFC5280Policy(validationTime: now) }
+    var verifier = Verifier(rootCertificates: CertificateStore([root])) { RFC5280Policy() }
     let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore())
     guard case .validCertificate = result else {
       Issue.record("leaf does not verify: \(result)")
@@ -24,7 +24,7 @@ struct DevCertificateAuthorityTests {
     }
     let other = try DevCertificateAuthority(trustDomain: "abc.consul", now: now)
     var strangers = Verifier(rootCertificates: CertificateStore([try Certificate(pemEncoded: other.rootPEM)])) {
-      RFC5280Policy(validationTime: now)
+      RFC5280Policy()
     }
     guard case .couldNotValidate = await strangers.validate(leaf: leaf, intermediates: CertificateStore()) else {
       Issue.record("a leaf verified against another CA's root")
