@@ -46,6 +46,7 @@ class State:
         self.entries = {}     # (kind, name) -> entry with indexes
         self.trust_domain = "11111111-2222-3333-4444-555555555555.consul"
         self.ca = ConnectCA(self.trust_domain, datacenter)
+        self.acl = None  # token -> services it may write; None: no ACL checks
         self.faults = {}
         self.stats = {}
 
@@ -276,6 +277,10 @@ class Handler(BaseHTTPRequestHandler):
         match = re.fullmatch(r"/v1/agent/connect/ca/leaf/([^/]+)", path)
         if match:
             service = match.group(1)
+            if state.acl is not None:
+                allowed = state.acl.get(self.headers.get("X-Consul-Token", ""), [])
+                if service not in allowed and "*" not in allowed:
+                    return self.error(403, f"Permission denied: token with AccessorID '' lacks permission 'service:write' on \"{service}\"")
             def leaf():
                 return state.ca.leaf(service, state), 200
             return self.blocking(query, leaf)
@@ -366,12 +371,16 @@ def main():
     parser.add_argument("--tls-key")
     parser.add_argument("--tls-client-ca", help="require client certificates signed by this CA")
     parser.add_argument("--unix", help="listen on this Unix socket instead of TCP")
+    parser.add_argument("--acl", action="append", default=[],
+                        help="TOKEN=svc1,svc2: the services a token may write (leaf certificates need it)")
     args = parser.parse_args()
     # Exit at once on SIGTERM, whatever signal disposition or mask the parent process left us
     # (a child started from a Swift test process inherits its blocked signals).
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
     Handler.state = State(args.datacenter, args.token)
+    if args.acl:
+        Handler.state.acl = {item.split("=", 1)[0]: item.split("=", 1)[1].split(",") for item in args.acl}
     if args.unix:
         server = UnixHTTPServer(args.unix, Handler)
         port = 0

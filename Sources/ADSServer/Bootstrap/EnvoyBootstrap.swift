@@ -19,6 +19,8 @@ public struct EnvoyBootstrap: Sendable {
   /// TLS to the xDS server: the CA that signed its certificate, the name it presents (SNI and
   /// SAN check), and optionally Envoy's own certificate and key for mutual TLS.
   public var tls: TLS?
+  /// Sent as `x-consul-token` on the xDS stream (lambda-xds checks it when told to).
+  public var token: String?
 
   public struct TLS: Sendable {
     public var caPath: String
@@ -53,7 +55,17 @@ public struct EnvoyBootstrap: Sendable {
         $0.apiType = variant == .delta ? .deltaGrpc : .grpc
         $0.transportApiVersion = .v3
         $0.setNodeOnFirstMessageOnly = true
-        $0.grpcServices = [.with { $0.envoyGrpc.clusterName = Self.xdsClusterName }]
+        $0.grpcServices = [
+          .with {
+            $0.envoyGrpc.clusterName = Self.xdsClusterName
+            if let token {
+              $0.initialMetadata = [.with {
+                $0.key = StreamAuthorization.tokenKey
+                $0.value = token
+              }]
+            }
+          }
+        ]
       }
       $0.dynamicResources.cdsConfig = .ads
       $0.dynamicResources.ldsConfig = .ads

@@ -8,44 +8,57 @@ public import ResourceCache
 /// Each stream is a thin loop around ``ADSStreamState``; everything the protocol decides happens
 /// in that pure state machine.
 public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedDiscoveryService
-    .SimpleServiceProtocol
+    .ServiceProtocol
 {
   let cache: SnapshotCache
   let status: XDSStatusBoard
   let logger: Logger
+  /// nil: every stream is served (no token checks).
+  let authorization: StreamAuthorization?
 
-  public init(cache: SnapshotCache, status: XDSStatusBoard, logger: Logger) {
+  public init(
+    cache: SnapshotCache, status: XDSStatusBoard, logger: Logger, authorization: StreamAuthorization? = nil
+  ) {
     self.cache = cache
     self.status = status
     self.logger = logger
+    self.authorization = authorization
   }
 
   public func streamAggregatedResources(
-    request: RPCAsyncSequence<Envoy_Service_Discovery_V3_DiscoveryRequest, any Error>,
-    response: RPCWriter<Envoy_Service_Discovery_V3_DiscoveryResponse>,
+    request: StreamingServerRequest<Envoy_Service_Discovery_V3_DiscoveryRequest>,
     context: ServerContext
-  ) async throws {
-    try await runner(.stateOfTheWorld, context).run(
-      requests: request,
-      decode: { message throws(RPCError) in (message.hasNode ? message.node : nil, try .init(message)) },
-      write: { try await response.write(DiscoveryResponse($0)) })
+  ) async throws -> StreamingServerResponse<Envoy_Service_Discovery_V3_DiscoveryResponse> {
+    let runner = runner(.stateOfTheWorld, context, request.metadata)
+    return StreamingServerResponse { writer in
+      try await runner.run(
+        requests: request.messages,
+        decode: { message throws(RPCError) in (message.hasNode ? message.node : nil, try .init(message)) },
+        write: { try await writer.write(DiscoveryResponse($0)) })
+      return [:]
+    }
   }
 
   public func deltaAggregatedResources(
-    request: RPCAsyncSequence<Envoy_Service_Discovery_V3_DeltaDiscoveryRequest, any Error>,
-    response: RPCWriter<Envoy_Service_Discovery_V3_DeltaDiscoveryResponse>,
+    request: StreamingServerRequest<Envoy_Service_Discovery_V3_DeltaDiscoveryRequest>,
     context: ServerContext
-  ) async throws {
-    try await runner(.delta, context).run(
-      requests: request,
-      decode: { message throws(RPCError) in (message.hasNode ? message.node : nil, try .init(message)) },
-      write: { try await response.write(DeltaDiscoveryResponse($0)) })
+  ) async throws -> StreamingServerResponse<Envoy_Service_Discovery_V3_DeltaDiscoveryResponse> {
+    let runner = runner(.delta, context, request.metadata)
+    return StreamingServerResponse { writer in
+      try await runner.run(
+        requests: request.messages,
+        decode: { message throws(RPCError) in (message.hasNode ? message.node : nil, try .init(message)) },
+        write: { try await writer.write(DeltaDiscoveryResponse($0)) })
+      return [:]
+    }
   }
 
-  private func runner(_ variant: XDSVariant, _ context: ServerContext) -> StreamRunner {
+  private func runner(_ variant: XDSVariant, _ context: ServerContext, _ metadata: Metadata) -> StreamRunner {
     var logger = logger
     logger[metadataKey: "peer"] = "\(context.remotePeer)"
     logger[metadataKey: "xds"] = "\(variant)"
-    return StreamRunner(variant: variant, cache: cache, status: status, logger: logger)
+    let token = metadata[stringValues: StreamAuthorization.tokenKey].first { _ in true }
+    return StreamRunner(
+      variant: variant, cache: cache, status: status, logger: logger, authorization: authorization, token: token)
   }
 }

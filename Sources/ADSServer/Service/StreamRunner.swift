@@ -10,6 +10,9 @@ struct StreamRunner {
   let cache: SnapshotCache
   let status: XDSStatusBoard
   var logger: Logger
+  var authorization: StreamAuthorization?
+  /// The stream's `x-consul-token`, if it sent one.
+  var token: String?
 
   private enum Input: Sendable {
     case request(Envoy_Config_Core_V3_Node?, ClientRequest)
@@ -53,12 +56,32 @@ struct StreamRunner {
               throw RPCError(
                 code: .invalidArgument, message: "the first request of a stream must carry node.id")
             }
+            if let authorization, let reason = await authorization.authorizer.denial(nodeID: node.id, token: token) {
+              logger.warning("xDS stream refused", metadata: ["node": "\(node.id)", "reason": "\(reason)"])
+              status.refused(node.id, reason)
+              throw RPCError(code: .permissionDenied, message: reason)
+            }
             nodeID = node.id
             logger[metadataKey: "node"] = "\(node.id)"
             status.connected(node.id, variant: variant)
             logger.info("xDS stream opened", metadata: ["envoy": "\(node.userAgentDescription)"])
             group.addTask { [cache] in
               for await snapshot in cache.updates(for: node.id) { feed.yield(.snapshot(snapshot)) }
+            }
+            if let authorization {
+              // A token revoked (or stripped of service:write) ends the stream.
+              group.addTask { [token, status, logger] in
+                while !Task.isCancelled {
+                  try? await Task.sleep(for: authorization.recheckInterval)
+                  guard !Task.isCancelled else { return }
+                  if let reason = await authorization.authorizer.denial(nodeID: node.id, token: token) {
+                    logger.warning("xDS stream ended: no longer authorized", metadata: ["reason": "\(reason)"])
+                    status.refused(node.id, reason)
+                    feed.yield(.failed(RPCError(code: .permissionDenied, message: reason)))
+                    return
+                  }
+                }
+              }
             }
           }
           step = machine.receive(request)

@@ -27,7 +27,7 @@ public final class XDSStatusBoard: Sendable {
   /// One line of a node's history.
   public struct Event: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable {
-      case sent, acknowledged, rejected, connected, disconnected
+      case sent, acknowledged, rejected, connected, disconnected, refused
     }
     public var kind: Kind
     public var type: String?
@@ -40,6 +40,8 @@ public final class XDSStatusBoard: Sendable {
 
   public struct NodeStatus: Sendable, Equatable, Codable {
     public var streams = 0
+    /// Streams refused for this node (authorization).
+    public var refusedStreams = 0
     public var variant: String?
     public var types: [String: TypeStatus] = [:]
     public var history: [Event] = []
@@ -65,6 +67,10 @@ public final class XDSStatusBoard: Sendable {
       $0.streams += 1
       $0.variant = variant.description
     }
+  }
+
+  func refused(_ nodeID: String, _ reason: String) {
+    update(nodeID, Event(kind: .refused, detail: reason, at: Date())) { $0.refusedStreams += 1 }
   }
 
   func disconnected(_ nodeID: String) {

@@ -55,8 +55,10 @@ public struct ConsulClient: Sendable {
   }
 
   /// GET a path; with `index`, a blocking query that returns after a change or `wait`.
+  /// - Parameter token: overrides the configured ACL token for this request.
   public func get(
-    _ path: String, query: [String: String] = [:], index: UInt64 = 0, wait: Duration = .seconds(300)
+    _ path: String, query: [String: String] = [:], index: UInt64 = 0, wait: Duration = .seconds(300),
+    token: String? = nil
   ) async throws(ConsulError) -> ConsulReply {
     var parameters = query
     if let dc = config.datacenter { parameters["dc"] = dc }
@@ -66,7 +68,7 @@ public struct ConsulClient: Sendable {
       parameters["wait"] = "\(wait.components.seconds)s"
     }
     var request = HTTPClientRequest(url: url(path, parameters))
-    if let token = config.token { request.headers.add(name: "X-Consul-Token", value: token) }
+    if let token = token ?? config.token { request.headers.add(name: "X-Consul-Token", value: token) }
     // The server adds up to wait/16 of jitter; allow that plus room for a leader election.
     let timeout = index > 0 ? wait + wait / 8 + .seconds(15) : .seconds(15)
     let response: HTTPClientResponse

@@ -45,6 +45,15 @@ final class ConfigurationPipeline: Sendable {
     self.logger = logger
   }
 
+  /// The service whose identity a proxy acts for (a sidecar's destination service, a gateway's
+  /// own name): what a token must be allowed to write. nil for a node not in the catalog.
+  func identity(ofProxy nodeID: String) -> String? {
+    state.withLock { state in
+      guard let proxy = state.catalog?.proxies[nodeID] else { return nil }
+      return proxy.proxy?.destinationServiceName ?? proxy.name
+    }
+  }
+
   /// The latest translation, for inspection.
   var latest: CatalogTranslation? { state.withLock { $0.translation } }
 

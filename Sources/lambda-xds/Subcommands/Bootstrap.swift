@@ -45,6 +45,12 @@ struct Bootstrap: ParsableCommand {
   @Option(help: "The private key (PEM) for --xds-tls-cert.")
   var xdsTLSKey: String?
 
+  @Option(help: "ACL token Envoy sends as x-consul-token on its xDS stream.")
+  var token: String?
+
+  @Option(help: "Read the ACL token from this file.")
+  var tokenFile: String?
+
   @Option(help: "json or yaml.")
   var format: OutputFormat = .json
 
@@ -66,6 +72,11 @@ struct Bootstrap: ParsableCommand {
     bootstrap.adminHost = adminAddress.host
     bootstrap.adminPort = adminAddress.port
     bootstrap.variant = delta ? .delta : .stateOfTheWorld
+    if let tokenFile {
+      bootstrap.token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    } else {
+      bootstrap.token = token
+    }
     if let xdsTLSCA {
       bootstrap.tls = .init(caPath: xdsTLSCA, serverName: xdsTLSServerName, certificatePath: xdsTLSCert, keyPath: xdsTLSKey)
     }

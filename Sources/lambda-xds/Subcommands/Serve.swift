@@ -1,6 +1,7 @@
 import ADSServer
 import ArgumentParser
 import ConsulCatalog
+import ConsulWatch
 import Dispatch
 import Foundation
 import Logging
@@ -37,6 +38,15 @@ struct Serve: AsyncParsableCommand {
   @Option(name: .customLong("xds-tls-client-ca"), help: "Require proxies to present a client certificate signed by this CA (PEM).")
   var xdsTLSClientCA: String?
 
+  @Flag(help: "Consul mode: require each xDS stream's x-consul-token to grant service:write on its proxy's service.")
+  var xdsACL = false
+
+  @Option(help: "Catalog-file mode: require x-consul-token on xDS streams, checked against this JSON file of token -> services.")
+  var xdsTokenFile: String?
+
+  @Option(help: "Seconds between re-checks of an open stream's token.")
+  var xdsTokenRecheck: Double = 60
+
   @OptionGroup var source: CatalogSourceOptions
   @OptionGroup var certificates: CertificateOptions
   @OptionGroup var translation: TranslationFlags
@@ -44,6 +54,8 @@ struct Serve: AsyncParsableCommand {
 
   func validate() throws {
     if (xdsTLSCert == nil) != (xdsTLSKey == nil) { throw ValidationError("--xds-tls-cert and --xds-tls-key go together") }
+    if xdsACL && source.catalogFile != nil { throw ValidationError("--xds-acl checks tokens with Consul; with --catalog-file use --xds-token-file") }
+    if xdsTokenFile != nil && source.catalogFile == nil { throw ValidationError("--xds-token-file is for catalog-file mode; with Consul use --xds-acl") }
     if xdsTLSClientCA != nil && xdsTLSCert == nil { throw ValidationError("--xds-tls-client-ca needs --xds-tls-cert and --xds-tls-key") }
   }
 
@@ -58,9 +70,21 @@ struct Serve: AsyncParsableCommand {
       translator: Translator(options: try translation.options()), cache: cache, makeAuthority: makeAuthority,
       leafLifetime: certificates.leafLifetime, logger: logger)
     let status = XDSStatusBoard()
+    var authorization: StreamAuthorization?
+    var aclClient: ConsulClient?
+    if xdsACL {
+      let config = try source.consulConfig()
+      let client = ConsulClient(config: config, http: try ConsulClient.makeHTTPClient(config))
+      aclClient = client
+      authorization = StreamAuthorization(
+        authorizer: ConsulTokenAuthorizer(client: client, pipeline: pipeline), recheckInterval: .seconds(xdsTokenRecheck))
+    } else if let xdsTokenFile {
+      authorization = StreamAuthorization(
+        authorizer: FileTokenAuthorizer(path: xdsTokenFile, pipeline: pipeline), recheckInterval: .seconds(xdsTokenRecheck))
+    }
     var server = XDSServer(
       host: xdsAddress.host, port: xdsAddress.port,
-      service: AggregatedDiscoveryService(cache: cache, status: status, logger: logger))
+      service: AggregatedDiscoveryService(cache: cache, status: status, logger: logger, authorization: authorization))
     if let xdsTLSCert, let xdsTLSKey {
       server.tls = XDSServerTLS(certificatePath: xdsTLSCert, keyPath: xdsTLSKey, clientCAPath: xdsTLSClientCA)
     }
@@ -88,5 +112,6 @@ struct Serve: AsyncParsableCommand {
       _ = try await group.next()
       group.cancelAll()
     }
+    try await aclClient?.shutdown()
   }
 }

@@ -1,0 +1,56 @@
+import ADSServer
+import ConsulCatalog
+import ConsulWatch
+import Foundation
+import Synchronization
+
+/// Consul's rule for xDS streams: the token must grant `service:write` on the service the proxy
+/// acts for. Asked of Consul itself through the agent's leaf-certificate endpoint, which demands
+/// exactly that permission. Decisions are cached briefly; any doubt denies.
+final class ConsulTokenAuthorizer: StreamAuthorizer {
+  let client: ConsulClient
+  let pipeline: ConfigurationPipeline
+  private let cache = Mutex<[String: (allowed: Bool, at: ContinuousClock.Instant)]>([:])
+
+  init(client: ConsulClient, pipeline: ConfigurationPipeline) {
+    self.client = client
+    self.pipeline = pipeline
+  }
+
+  func denial(nodeID: String, token: String?) async -> String? {
+    guard let token, !token.isEmpty else { return "no x-consul-token in the stream's metadata" }
+    guard let service = pipeline.identity(ofProxy: nodeID) else { return "no proxy \(nodeID) in the catalog" }
+    let key = "\(service)\u{0}\(token)"
+    if let cached = cache.withLock({ $0[key] }), ContinuousClock.now - cached.at < .seconds(30) {
+      return cached.allowed ? nil : "the token lacks service:write on \(service)"
+    }
+    do {
+      _ = try await client.get("/v1/agent/connect/ca/leaf/\(service)", token: token)
+      cache.withLock { $0[key] = (true, .now) }
+      return nil
+    } catch where error.code == .forbidden {
+      cache.withLock { $0[key] = (false, .now) }
+      return "the token lacks service:write on \(service)"
+    } catch {
+      return "cannot check the token with Consul: \(error)"
+    }
+  }
+}
+
+/// Catalog-file mode: a JSON file maps each token to the services it may act for
+/// (`{"<token>": ["api", "terminating-gateway"]}`; `"*"` means every service). Read on every
+/// check, so an edit (or a revoked token) takes effect at the next check.
+struct FileTokenAuthorizer: StreamAuthorizer {
+  let path: String
+  let pipeline: ConfigurationPipeline
+
+  func denial(nodeID: String, token: String?) async -> String? {
+    guard let token, !token.isEmpty else { return "no x-consul-token in the stream's metadata" }
+    guard let service = pipeline.identity(ofProxy: nodeID) else { return "no proxy \(nodeID) in the catalog" }
+    guard let data = FileManager.default.contents(atPath: path),
+      let tokens = try? JSONDecoder().decode([String: [String]].self, from: data)
+    else { return "the token file \(path) cannot be read as {\"<token>\": [\"<service>\", ...]}" }
+    guard let services = tokens[token] else { return "unknown token" }
+    return services.contains(service) || services.contains("*") ? nil : "the token may not act for \(service)"
+  }
+}
