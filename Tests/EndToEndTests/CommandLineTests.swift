@@ -113,7 +113,7 @@ struct CommandLineTests {
     #expect(unknown.status == 1 && unknown.stderr.contains("known: api-sidecar-proxy, terminating-gateway"))
   }
 
-  @Test("xDS over mutual TLS: a proxy with the CA and a client certificate is served, one without is refused")
+  @Test("xDS over mutual TLS: served only with a client certificate for the proxy's own service")
   func xdsOverTLS() async throws {
     let pki = try TestPKI(serverName: "xds.lambda-xds.test")
     let server = try await LambdaXDSProcess.serve([
@@ -121,20 +121,26 @@ struct CommandLineTests {
       "--xds-tls-client-ca", pki.caFile,
     ])
     defer { server.stop() }
-    let trusted = ["--xds-tls-ca", pki.caFile, "--xds-tls-server-name", "xds.lambda-xds.test"]
-    let good = try await EnvoyProcess.start(
-      name: "tls-good",
-      bootstrapJSON: try server.bootstrap(
-        nodeID: "api-sidecar-proxy", extra: trusted + ["--xds-tls-cert", pki.clientCertificateFile, "--xds-tls-key", pki.clientKeyFile]))
+    let trustDomain = "11111111-2222-3333-4444-555555555555.consul"
+    func envoy(_ name: String, certificate: (certificate: String, key: String)?) async throws -> EnvoyProcess {
+      var extra = ["--xds-tls-ca", pki.caFile, "--xds-tls-server-name", "xds.lambda-xds.test"]
+      if let certificate { extra += ["--xds-tls-cert", certificate.certificate, "--xds-tls-key", certificate.key] }
+      return try await EnvoyProcess.start(name: name, bootstrapJSON: try server.bootstrap(nodeID: "api-sidecar-proxy", extra: extra))
+    }
+    let good = try await envoy("tls-api", certificate: try pki.clientCertificate(uri: "spiffe://\(trustDomain)/ns/default/dc/dc1/svc/api"))
     defer { good.stop() }
-    let anonymous = try await EnvoyProcess.start(
-      name: "tls-anonymous", bootstrapJSON: try server.bootstrap(nodeID: "api-sidecar-proxy", extra: trusted))
+    let otherService = try await envoy("tls-web", certificate: try pki.clientCertificate(uri: "spiffe://\(trustDomain)/ns/default/dc/dc1/svc/web"))
+    defer { otherService.stop() }
+    let anonymous = try await envoy("tls-anonymous", certificate: nil)
     defer { anonymous.stop() }
-    try await eventually("the proxy with a client certificate gets its listeners", timeout: 30) {
+    try await eventually("the proxy with its own identity gets its listeners", timeout: 30) {
       try await good.configView().listeners.keys.contains { $0.hasPrefix("authentication:") }
     }
-    try await Task.sleep(for: .seconds(2))
-    #expect(try await anonymous.configView().listeners.isEmpty, "no client certificate: no configuration")
+    try await eventually("another service's certificate is refused", timeout: 20) {
+      server.log.contains("the client certificate is for web, not api")
+    }
+    #expect(try await otherService.configView().listeners.isEmpty)
+    #expect(try await anonymous.configView().listeners.isEmpty, "no client certificate: no TLS session, no configuration")
     #expect(try await anonymous.admin("/stats?filter=control_plane.connected_state").contains("connected_state: 0"))
   }
 }

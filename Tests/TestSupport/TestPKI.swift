@@ -7,6 +7,8 @@ import X509
 /// client certificate, written as PEM files.
 public struct TestPKI: Sendable {
   public let directory: URL
+  private let caKey: P256.Signing.PrivateKey
+  private let caName: DistinguishedName
   public var caFile: String { directory.appendingPathComponent("ca.pem").path }
   public var serverCertificateFile: String { directory.appendingPathComponent("server.pem").path }
   public var serverKeyFile: String { directory.appendingPathComponent("server-key.pem").path }
@@ -19,6 +21,8 @@ public struct TestPKI: Sendable {
     let now = Date()
     let caKey = P256.Signing.PrivateKey()
     let caName = try DistinguishedName { CommonName("test CA") }
+    self.caKey = caKey
+    self.caName = caName
     let ca = try Certificate(
       version: .v3, serialNumber: .init(), publicKey: .init(caKey.publicKey), notValidBefore: now - 60,
       notValidAfter: now + 86_400, issuer: caName, subject: caName, signatureAlgorithm: .ecdsaWithSHA256,
@@ -46,6 +50,27 @@ public struct TestPKI: Sendable {
     try server.1.pemRepresentation.write(toFile: serverKeyFile, atomically: true, encoding: .utf8)
     try write(client.0, to: clientCertificateFile)
     try client.1.pemRepresentation.write(toFile: clientKeyFile, atomically: true, encoding: .utf8)
+  }
+
+  /// Another client certificate signed by this CA, carrying `uri` as its SAN (a SPIFFE identity);
+  /// returns the certificate and key paths.
+  public func clientCertificate(uri: String) throws -> (certificate: String, key: String) {
+    let key = P256.Signing.PrivateKey()
+    let now = Date()
+    let certificate = try Certificate(
+      version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey), notValidBefore: now - 60,
+      notValidAfter: now + 86_400, issuer: caName, subject: try DistinguishedName { CommonName("client") },
+      signatureAlgorithm: .ecdsaWithSHA256,
+      extensions: try Certificate.Extensions {
+        Critical(KeyUsage(digitalSignature: true))
+        try ExtendedKeyUsage([.clientAuth])
+        SubjectAlternativeNames([.uniformResourceIdentifier(uri)])
+      }, issuerPrivateKey: .init(caKey))
+    let name = UUID().uuidString.prefix(8)
+    let paths = (directory.appendingPathComponent("client-\(name).pem").path, directory.appendingPathComponent("client-\(name)-key.pem").path)
+    try write(certificate, to: paths.0)
+    try key.pemRepresentation.write(toFile: paths.1, atomically: true, encoding: .utf8)
+    return paths
   }
 
   private func write(_ certificate: Certificate, to path: String) throws {

@@ -1,5 +1,7 @@
 public import EnvoyAPI
 public import GRPCCore
+import GRPCNIOTransportHTTP2
+import X509
 public import Logging
 public import ResourceCache
 
@@ -57,8 +59,21 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     var logger = logger
     logger[metadataKey: "peer"] = "\(context.remotePeer)"
     logger[metadataKey: "xds"] = "\(variant)"
-    let token = metadata[stringValues: StreamAuthorization.tokenKey].first { _ in true }
+    var credentials = StreamCredentials(token: metadata[stringValues: StreamAuthorization.tokenKey].first { _ in true })
+    if let transport = context.transportSpecific as? HTTP2ServerTransport.Posix.Context,
+      let certificate = transport.peerCertificate
+    {
+      credentials.hasClientCertificate = true
+      var uris: [String] = []
+      if let names = try? certificate.extensions.subjectAlternativeNames {
+        for name in names {
+          if case .uniformResourceIdentifier(let uri) = name { uris.append(uri) }
+        }
+      }
+      credentials.certificateURIs = uris
+    }
     return StreamRunner(
-      variant: variant, cache: cache, status: status, logger: logger, authorization: authorization, token: token)
+      variant: variant, cache: cache, status: status, logger: logger, authorization: authorization,
+      credentials: credentials)
   }
 }

@@ -4,7 +4,31 @@
 /// a revoked token ends the stream.
 public protocol StreamAuthorizer: Sendable {
   /// nil when allowed; otherwise why not (sent to the client with PERMISSION_DENIED).
-  func denial(nodeID: String, token: String?) async -> String?
+  func denial(nodeID: String, credentials: StreamCredentials) async -> String?
+}
+
+/// What a stream presented: its `x-consul-token`, and the SPIFFE identities in its verified
+/// client certificate (mutual TLS), e.g. `spiffe://<td>/ns/default/dc/dc1/svc/api`.
+public struct StreamCredentials: Sendable {
+  public var token: String?
+  public var certificateURIs: [String]
+  /// Whether the stream came over mutual TLS with a verified client certificate.
+  public var hasClientCertificate: Bool
+
+  public init(token: String? = nil, certificateURIs: [String] = [], hasClientCertificate: Bool = false) {
+    self.token = token
+    self.certificateURIs = certificateURIs
+    self.hasClientCertificate = hasClientCertificate
+  }
+
+  /// The services named by the certificate's SPIFFE URIs (`.../svc/<service>`).
+  public var certificateServices: [String] {
+    certificateURIs.compactMap { uri in
+      let parts = uri.split(separator: "/", omittingEmptySubsequences: false)
+      guard uri.hasPrefix("spiffe://"), parts.count >= 2, parts[parts.count - 2] == "svc" else { return nil }
+      return String(parts[parts.count - 1])
+    }
+  }
 }
 
 /// Authorization settings of the ADS service.

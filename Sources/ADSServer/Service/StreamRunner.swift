@@ -11,8 +11,7 @@ struct StreamRunner {
   let status: XDSStatusBoard
   var logger: Logger
   var authorization: StreamAuthorization?
-  /// The stream's `x-consul-token`, if it sent one.
-  var token: String?
+  var credentials = StreamCredentials()
 
   private enum Input: Sendable {
     case request(Envoy_Config_Core_V3_Node?, ClientRequest)
@@ -56,7 +55,9 @@ struct StreamRunner {
               throw RPCError(
                 code: .invalidArgument, message: "the first request of a stream must carry node.id")
             }
-            if let authorization, let reason = await authorization.authorizer.denial(nodeID: node.id, token: token) {
+            if let authorization,
+              let reason = await authorization.authorizer.denial(nodeID: node.id, credentials: credentials)
+            {
               logger.warning("xDS stream refused", metadata: ["node": "\(node.id)", "reason": "\(reason)"])
               status.refused(node.id, reason)
               throw RPCError(code: .permissionDenied, message: reason)
@@ -70,11 +71,11 @@ struct StreamRunner {
             }
             if let authorization {
               // A token revoked (or stripped of service:write) ends the stream.
-              group.addTask { [token, status, logger] in
+              group.addTask { [credentials, status, logger] in
                 while !Task.isCancelled {
                   try? await Task.sleep(for: authorization.recheckInterval)
                   guard !Task.isCancelled else { return }
-                  if let reason = await authorization.authorizer.denial(nodeID: node.id, token: token) {
+                  if let reason = await authorization.authorizer.denial(nodeID: node.id, credentials: credentials) {
                     logger.warning("xDS stream ended: no longer authorized", metadata: ["reason": "\(reason)"])
                     status.refused(node.id, reason)
                     feed.yield(.failed(RPCError(code: .permissionDenied, message: reason)))

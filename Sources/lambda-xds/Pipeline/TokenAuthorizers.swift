@@ -17,8 +17,8 @@ final class ConsulTokenAuthorizer: StreamAuthorizer {
     self.pipeline = pipeline
   }
 
-  func denial(nodeID: String, token: String?) async -> String? {
-    guard let token, !token.isEmpty else { return "no x-consul-token in the stream's metadata" }
+  func denial(nodeID: String, credentials: StreamCredentials) async -> String? {
+    guard let token = credentials.token, !token.isEmpty else { return "no x-consul-token in the stream's metadata" }
     guard let service = pipeline.identity(ofProxy: nodeID) else { return "no proxy \(nodeID) in the catalog" }
     let key = "\(service)\u{0}\(token)"
     if let cached = cache.withLock({ $0[key] }), ContinuousClock.now - cached.at < .seconds(30) {
@@ -44,13 +44,33 @@ struct FileTokenAuthorizer: StreamAuthorizer {
   let path: String
   let pipeline: ConfigurationPipeline
 
-  func denial(nodeID: String, token: String?) async -> String? {
-    guard let token, !token.isEmpty else { return "no x-consul-token in the stream's metadata" }
+  func denial(nodeID: String, credentials: StreamCredentials) async -> String? {
+    guard let token = credentials.token, !token.isEmpty else { return "no x-consul-token in the stream's metadata" }
     guard let service = pipeline.identity(ofProxy: nodeID) else { return "no proxy \(nodeID) in the catalog" }
     guard let data = FileManager.default.contents(atPath: path),
       let tokens = try? JSONDecoder().decode([String: [String]].self, from: data)
     else { return "the token file \(path) cannot be read as {\"<token>\": [\"<service>\", ...]}" }
     guard let services = tokens[token] else { return "unknown token" }
     return services.contains(service) || services.contains("*") ? nil : "the token may not act for \(service)"
+  }
+}
+
+/// With mutual TLS: the client certificate's SPIFFE service must be the service the node id's
+/// proxy acts for, so one proxy's certificate cannot fetch another's configuration and keys.
+/// Then the token check, if any.
+struct CertificateBindingAuthorizer: StreamAuthorizer {
+  let pipeline: ConfigurationPipeline
+  let next: (any StreamAuthorizer)?
+
+  func denial(nodeID: String, credentials: StreamCredentials) async -> String? {
+    guard credentials.hasClientCertificate else { return "no client certificate" }
+    guard let service = pipeline.identity(ofProxy: nodeID) else { return "no proxy \(nodeID) in the catalog" }
+    let names = credentials.certificateServices
+    guard names.contains(service) else {
+      return names.isEmpty
+        ? "the client certificate carries no SPIFFE service identity"
+        : "the client certificate is for \(names.joined(separator: ", ")), not \(service)"
+    }
+    return await next?.denial(nodeID: nodeID, credentials: credentials)
   }
 }

@@ -35,7 +35,9 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "The private key (PEM) for --xds-tls-cert.")
   var xdsTLSKey: String?
 
-  @Option(name: .customLong("xds-tls-client-ca"), help: "Require proxies to present a client certificate signed by this CA (PEM).")
+  @Option(
+    name: .customLong("xds-tls-client-ca"),
+    help: "Require proxies to present a client certificate signed by this CA (PEM) whose SPIFFE service is the proxy's.")
   var xdsTLSClientCA: String?
 
   @Flag(help: "Consul mode: require each xDS stream's x-consul-token to grant service:write on its proxy's service.")
@@ -81,6 +83,11 @@ struct Serve: AsyncParsableCommand {
     } else if let xdsTokenFile {
       authorization = StreamAuthorization(
         authorizer: FileTokenAuthorizer(path: xdsTokenFile, pipeline: pipeline), recheckInterval: .seconds(xdsTokenRecheck))
+    }
+    if xdsTLSClientCA != nil {
+      authorization = StreamAuthorization(
+        authorizer: CertificateBindingAuthorizer(pipeline: pipeline, next: authorization?.authorizer),
+        recheckInterval: .seconds(xdsTokenRecheck))
     }
     var server = XDSServer(
       host: xdsAddress.host, port: xdsAddress.port,
