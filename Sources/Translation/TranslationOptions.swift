@@ -13,18 +13,23 @@ public struct TranslationOptions: Sendable, Equatable {
   /// CA bundle Envoy verifies AWS's certificate with (Consul does not verify it at all).
   public var caBundlePath: String
   public var connectTimeoutMilliseconds: Int
-  /// What the gateway does for callers no intention names (Consul: allow, or deny with ACLs
-  /// in default-deny mode).
-  public var defaultIntentionPolicy: IntentionPolicy
+  /// What the gateway does for callers no intention names. nil: as Consul does, deny when
+  /// Consul's ACLs default to deny, else allow.
+  public var defaultIntentionPolicy: IntentionPolicy?
 
   public init(
     lambdaEndpoint: LambdaEndpoint? = nil, caBundlePath: String = "/etc/ssl/certs/ca-certificates.crt",
-    connectTimeoutMilliseconds: Int = 5000, defaultIntentionPolicy: IntentionPolicy = .allow
+    connectTimeoutMilliseconds: Int = 5000, defaultIntentionPolicy: IntentionPolicy? = nil
   ) {
     self.lambdaEndpoint = lambdaEndpoint
     self.caBundlePath = caBundlePath
     self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
     self.defaultIntentionPolicy = defaultIntentionPolicy
+  }
+
+  /// The default intention policy for a catalog: the option, else Consul's ACL default.
+  func intentionPolicy(for catalog: CatalogSnapshot) -> IntentionPolicy {
+    defaultIntentionPolicy ?? (catalog.aclDefaultPolicy == "deny" ? .deny : .allow)
   }
 
   /// The endpoint a function is invoked at, after the overrides.

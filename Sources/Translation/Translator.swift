@@ -184,7 +184,7 @@ private final class Context {
         part.add(try lambdaCluster(service, function))
         let (rules, findings) = IntentionsRBAC.rules(
           intentions: catalog.intentions[service], service: service, trustDomain: trustDomain,
-          defaultPolicy: options.defaultIntentionPolicy)
+          defaultPolicy: options.intentionPolicy(for: catalog))
         part.findings += findings
         let chain = GatewayListener.Chain(service: service, sni: sni, function: function, rbac: rules)
         part.add(try shared(.gatewayRoutes(chain)) { try EncodedResource(GatewayListener.routes(chain, options: options)) })

@@ -11,10 +11,10 @@ import Testing
 struct ConsulCatalogWatcherTests {
   /// Runs a watcher against a fresh simulator and hands the test what it published.
   func withWatcher(
-    token: String? = nil, clientToken: String? = nil,
+    token: String? = nil, clientToken: String? = nil, simulatorArguments: [String] = [],
     _ body: @Sendable (ConsulSimulator, Recorder<CatalogSnapshot>, Recorder<ConsulError>) async throws -> Void
   ) async throws {
-    let simulator = try await ConsulSimulator.start(token: token)
+    let simulator = try await ConsulSimulator.start(token: token, arguments: simulatorArguments)
     defer { simulator.stop() }
     var config = ConsulConfig()
     config.address = simulator.address
@@ -47,6 +47,7 @@ struct ConsulCatalogWatcherTests {
       try await simulator.load(catalogFile: CatalogFileTests.example)
       var expected = try CatalogFile.snapshot(contentsOf: CatalogFileTests.example)
       expected.trustDomain = "11111111-2222-3333-4444-555555555555.consul"
+      expected.aclDefaultPolicy = "allow"
       try await eventually("the catalog to arrive") { published.items.last == expected }
       #expect(published.items.allSatisfy { !$0.instances.isEmpty }, "no empty snapshot before sync")
     }
@@ -141,6 +142,15 @@ struct ConsulCatalogWatcherTests {
       #expect(errors.items.contains { $0.code == .transport }, "a dropped connection is a transport error")
       #expect(published.items[loaded...].allSatisfy { $0.lambdas.count == 2 }, "never an emptied catalog")
       try await simulator.put("/_sim/faults", json: "{}")
+    }
+  }
+
+  @Test("Consul's ACL default policy (X-Consul-Default-Acl-Policy) reaches the snapshot")
+  func aclDefaultPolicy() async throws {
+    try await withWatcher(simulatorArguments: ["--acl-default", "deny"]) { simulator, published, _ in
+      try await simulator.load(catalogFile: CatalogFileTests.example)
+      try await eventually("a snapshot") { published.items.last?.lambdas.count == 2 }
+      #expect(published.items.last?.aclDefaultPolicy == "deny")
     }
   }
 }

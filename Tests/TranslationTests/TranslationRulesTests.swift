@@ -192,6 +192,23 @@ struct TranslationRulesTests {
     }
   }
 
+  @Test("the default intention policy follows Consul's ACL default unless set")
+  func defaultPolicy() throws {
+    var catalog = try CatalogFile.snapshot(contentsOf: GoldenCase.fixture("gated").catalog.path)
+    func action(_ options: TranslationOptions) throws -> Envoy_Config_Rbac_V3_RBAC.Action {
+      let snapshot = try #require(Translator(options: options).translate(catalog, certificates: GoldenCase.certificates)
+        .proxies["terminating-gateway"]?.snapshot)
+      let routes = try Envoy_Config_Route_V3_RouteConfiguration(
+        serializedBytes: try #require(snapshot[ResourceKey(.route, Self.sni("payments"))]).bytes)
+      return try Envoy_Extensions_Filters_Http_Rbac_V3_RBACPerRoute(
+        unpackingAny: try #require(routes.virtualHosts[0].routes[0].typedPerFilterConfig["envoy.filters.http.rbac"])).rbac.rules.action
+    }
+    #expect(try action(TranslationOptions()) == .deny, "no ACLs: default allow, so a DENY rule set")
+    catalog.aclDefaultPolicy = "deny"
+    #expect(try action(TranslationOptions()) == .allow, "ACLs default deny: an ALLOW rule set")
+    #expect(try action(TranslationOptions(defaultIntentionPolicy: .allow)) == .deny, "the flag wins")
+  }
+
   @Test("no output ever carries AWS credentials", arguments: GoldenCase.all)
   func noCredentials(_ testCase: GoldenCase) throws {
     for (name, text) in try testCase.documents() {

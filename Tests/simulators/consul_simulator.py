@@ -47,6 +47,7 @@ class State:
         self.trust_domain = "11111111-2222-3333-4444-555555555555.consul"
         self.ca = ConnectCA(self.trust_domain, datacenter)
         self.acl = None  # token -> services it may write; None: no ACL checks
+        self.acl_default = "allow"  # Consul sends "allow" when ACLs are off
         self.faults = {}
         self.stats = {}
 
@@ -168,6 +169,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8" if text else "application/json")
         self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Consul-Default-Acl-Policy", self.state.acl_default)
         if index is not None:
             self.send_header("X-Consul-Index", str(index))
             self.send_header("X-Consul-Knownleader", "true")
@@ -292,6 +294,7 @@ class Handler(BaseHTTPRequestHandler):
         path, state = url.path, self.state
         match = re.fullmatch(r"/_sim/rotate-leaf/([^/]+)", path)
         if match:
+            self.body()  # read it, or it would be taken for the next request on this connection
             with state.lock:
                 state.ca.leaves.pop(match.group(1), None)
                 state.bump()
@@ -371,6 +374,8 @@ def main():
     parser.add_argument("--tls-key")
     parser.add_argument("--tls-client-ca", help="require client certificates signed by this CA")
     parser.add_argument("--unix", help="listen on this Unix socket instead of TCP")
+    parser.add_argument("--acl-default", default="allow", choices=["allow", "deny"],
+                        help="the ACL default policy Consul reports (X-Consul-Default-Acl-Policy)")
     parser.add_argument("--acl", action="append", default=[],
                         help="TOKEN=svc1,svc2: the services a token may write (leaf certificates need it)")
     args = parser.parse_args()
@@ -379,6 +384,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
     Handler.state = State(args.datacenter, args.token)
+    Handler.state.acl_default = args.acl_default
     if args.acl:
         Handler.state.acl = {item.split("=", 1)[0]: item.split("=", 1)[1].split(",") for item in args.acl}
     if args.unix:

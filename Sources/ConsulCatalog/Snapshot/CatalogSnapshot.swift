@@ -14,6 +14,8 @@ public struct CatalogSnapshot: Sendable, Equatable {
   public var intentions: [String: JSONValue]
   /// Objects that could not be read at all (a broken registration or config entry), with why.
   public var rejectedObjects: [String]
+  /// Consul's `X-Consul-Default-Acl-Policy` (`allow` or `deny`); nil for a catalog file.
+  public var aclDefaultPolicy: String?
 
   public init(
     datacenter: String, trustDomain: String? = nil, instances: [String: ServiceInstance] = [:],

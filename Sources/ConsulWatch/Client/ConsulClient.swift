@@ -1,6 +1,7 @@
 public import AsyncHTTPClient
 public import ConsulCatalog
 import Foundation
+import Synchronization
 import NIOCore
 import NIOHTTP1
 public import NIOSSL
@@ -15,6 +16,11 @@ public struct ConsulReply: Sendable {
 public struct ConsulClient: Sendable {
   public let config: ConsulConfig
   let http: HTTPClient
+  /// What Consul's answers said about its ACLs (`X-Consul-Default-Acl-Policy`), last seen.
+  let observed = ObservedACLPolicy()
+
+  /// `allow` or `deny` once an answer carried the header.
+  public var aclDefaultPolicy: String? { observed.value.withLock { $0 } }
 
   public init(config: ConsulConfig, http: HTTPClient) {
     self.config = config
@@ -82,6 +88,9 @@ public struct ConsulClient: Sendable {
     let text = String(buffer: bytes)
     switch response.status.code {
     case 200:
+      if let policy = response.headers.first(name: "X-Consul-Default-Acl-Policy") {
+        observed.value.withLock { $0 = policy.lowercased() }
+      }
       let replyIndex = response.headers.first(name: "X-Consul-Index").flatMap(UInt64.init) ?? 0
       do {
         return ConsulReply(body: try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), index: replyIndex)
@@ -111,4 +120,9 @@ public struct ConsulClient: Sendable {
       return "https://\(address)\(path)\(query)"
     }
   }
+}
+
+/// A value the client's answers update, shared by every copy of the client.
+final class ObservedACLPolicy: Sendable {
+  let value = Mutex<String?>(nil)
 }

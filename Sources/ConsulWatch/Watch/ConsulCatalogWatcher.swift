@@ -75,7 +75,9 @@ public struct ConsulCatalogWatcher: Sendable {
             if now == seen || ContinuousClock.now - start >= maxDelay { break }
             seen = now
           }
-          guard let snapshot = accumulator.snapshot(datacenter: datacenter), snapshot != published else { continue }
+          guard var snapshot = accumulator.snapshot(datacenter: datacenter) else { continue }
+          snapshot.aclDefaultPolicy = client.aclDefaultPolicy
+          guard snapshot != published else { continue }
           published = snapshot
           await publish(snapshot)
         }

@@ -11,8 +11,8 @@ struct TranslationFlags: ParsableArguments {
   @Option(help: "CA bundle Envoy verifies AWS's certificate with.")
   var lambdaCABundle = "/etc/ssl/certs/ca-certificates.crt"
 
-  @Option(help: "Gateway decision for callers no intention names: allow or deny.")
-  var defaultIntentionPolicy: TranslationOptions.IntentionPolicy = .allow
+  @Option(help: "Gateway decision for callers no intention names: allow or deny (default: deny when Consul's ACLs default to deny, else allow).")
+  var defaultIntentionPolicy: TranslationOptions.IntentionPolicy?
 
   func validate() throws {
     if let lambdaEndpoint {
