@@ -1,5 +1,5 @@
 public import EnvoyAPI
-import SwiftProtobuf
+public import SwiftProtobuf
 
 extension Envoy_Config_Core_V3_Address {
   /// A TCP socket address, the only kind lambda-xds emits.
@@ -16,5 +16,16 @@ extension Envoy_Config_Core_V3_ConfigSource {
   public static let ads = Self.with {
     $0.ads = .init()
     $0.resourceApiVersion = .v3
+  }
+}
+
+extension Envoy_Config_Core_V3_TransportSocket {
+  /// Envoy's TLS transport socket around an upstream or downstream TLS context.
+  public static func tls(_ context: some Message) throws -> Self {
+    let any = try Google_Protobuf_Any.packing(context)
+    return .with {
+      $0.name = "envoy.transport_sockets.tls"
+      $0.typedConfig = any
+    }
   }
 }

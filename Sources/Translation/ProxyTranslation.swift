@@ -17,4 +17,16 @@ public struct CatalogTranslation: Sendable {
   public let plan: LambdaRoutingPlan
   /// By node id.
   public let proxies: [String: ProxyTranslation]
+
+  /// Every finding as one line: the plan's, then each proxy's (marked with its node id).
+  public var report: [String] {
+    plan.findings.map(\.description)
+      + proxies.sorted { $0.key < $1.key }.flatMap { node, proxy in proxy.findings.map { "\($0) (proxy \(node))" } }
+  }
+
+  /// Whether any finding is an error (a service or upstream left out).
+  public var hasErrors: Bool {
+    plan.findings.contains { $0.severity == .error }
+      || proxies.values.contains { $0.findings.contains { $0.severity == .error } }
+  }
 }

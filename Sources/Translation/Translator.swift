@@ -159,10 +159,8 @@ private final class Context {
       builder.fail(proxy.name, "terminating gateway \(proxy.id) has no address and port; no listener")
       return
     }
-    var linked = Set(catalog.gatewayLinks[proxy.name] ?? [])
-    if linked.remove("*") != nil { linked.formUnion(catalog.lambdas.keys) }
     var chains: [GatewayListener.Chain] = []
-    for service in linked.sorted() {
+    for service in catalog.services(linkedTo: proxy.name).sorted() {
       guard let registration = catalog.lambdas[service] else {
         builder.warn(service, "linked to this gateway but not a Lambda service: lambda-xds configures only Lambda services; no filter chain")
         continue

@@ -191,19 +191,11 @@ struct LambdaInvocationTests {
     let trustDomain = "11111111-2222-3333-4444-555555555555.consul"
     let ca = mesh.dataDirectory.appendingPathComponent("dev-ca.pem").path
     func probe(as service: String?) throws -> String {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: try PythonServer.interpreterPath())
-      process.arguments = [
+      let arguments = [
         EnvoyProcess.projectRoot.appendingPathComponent("Tests/simulators/mesh_client.py").path,
         "--port", "\(mesh.ports["gateway"]!)", "--sni", "payments.default.dc1.internal.\(trustDomain)", "--ca", ca,
       ] + (service.map { ["--as", $0, "--ca-key", mesh.dataDirectory.appendingPathComponent("dev-ca-key.pem").path, "--trust-domain", trustDomain] } ?? [])
-      let output = Pipe()
-      process.standardOutput = output
-      try process.run()
-      try recordPID(process.processIdentifier)
-      process.waitUntilExit()
-      try? FileManager.default.removeItem(at: testRunDirectory.appendingPathComponent("\(process.processIdentifier).pid"))
-      return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      return try ChildRun.run(try PythonServer.interpreter(), arguments, timeout: 30).stdout
         .trimmingCharacters(in: .whitespacesAndNewlines)
     }
     try await eventually("api, with its identity, is let through", timeout: 30) { try probe(as: "api") == "201" }

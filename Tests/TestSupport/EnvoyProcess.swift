@@ -86,25 +86,11 @@ public final class EnvoyProcess: @unchecked Sendable {
     defer { try? FileManager.default.removeItem(at: directory) }
     let bootstrap = directory.appendingPathComponent("bootstrap.\(fileExtension)")
     try bootstrapJSON.write(to: bootstrap, atomically: true, encoding: .utf8)
-    let output = directory.appendingPathComponent("output.txt")
-    FileManager.default.createFile(atPath: output.path, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try envoyBinary())
-    process.arguments = ["--mode", "validate", "-c", bootstrap.path, "--disable-hot-restart", "--log-level", "warn"]
-    process.environment = ["HOME": directory.path, "AWS_EC2_METADATA_DISABLED": "true"]
-    let handle = try FileHandle(forWritingTo: output)
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
-    try recordPID(process.processIdentifier)
-    let deadline = Date().addingTimeInterval(60)
-    while process.isRunning && Date() < deadline { usleep(20_000) }
-    stopChild(process)
-    try? FileManager.default.removeItem(at: testRunDirectory.appendingPathComponent("\(process.processIdentifier).pid"))
-    try handle.close()
-    if process.terminationReason == .exit && process.terminationStatus == 0 { return nil }
-    let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-    return "exit \(process.terminationStatus): \(text.suffix(2000))"
+    let run = try ChildRun.run(
+      try envoyBinary(), ["--mode", "validate", "-c", bootstrap.path, "--disable-hot-restart", "--log-level", "warn"],
+      environment: ["HOME": directory.path, "AWS_EC2_METADATA_DISABLED": "true"])
+    if run.status == 0 { return nil }
+    return "exit \(run.status): \((run.stdout + run.stderr).suffix(2000))"
   }
 
   /// `ENVOY_BIN`, else `envoy` on PATH, else the project's virtualenv.

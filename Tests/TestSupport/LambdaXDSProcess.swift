@@ -19,21 +19,8 @@ public final class LambdaXDSProcess: @unchecked Sendable {
   }
 
   /// Runs a one-shot command (`dump`, `check`, `bootstrap`) and returns its exit status and output.
-  public static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try binary())
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    try recordPID(process.processIdentifier)
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try? FileManager.default.removeItem(at: testRunDirectory.appendingPathComponent("\(process.processIdentifier).pid"))
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+  public static func run(_ arguments: [String]) throws -> ChildRun {
+    try ChildRun.run(try binary(), arguments)
   }
 
   /// Starts `lambda-xds serve` with `arguments` plus `--xds-address` and `--admin-address`, and

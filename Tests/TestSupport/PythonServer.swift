@@ -21,9 +21,7 @@ public enum PythonServer {
 
   /// The real interpreter, not a wrapper such as a pyenv shim: a shim forks, and the PID we
   /// record and stop would not be the server's.
-  public static func interpreterPath() throws -> String { try interpreter() }
-
-  static func interpreter() throws -> String {
+  public static func interpreter() throws -> String {
     let venv = EnvoyProcess.projectRoot.appendingPathComponent(".venv/bin/python3").path
     if FileManager.default.isExecutableFile(atPath: venv) { return venv }
     let probe = Process()

@@ -116,10 +116,6 @@ extension EnvoyBootstrap {
         }]
       }
     }
-    let any = try Google_Protobuf_Any.packing(context)
-    return .with {
-      $0.name = "envoy.transport_sockets.tls"
-      $0.typedConfig = any
-    }
+    return try .tls(context)
   }
 }

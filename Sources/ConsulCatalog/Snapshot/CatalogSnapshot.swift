@@ -75,12 +75,21 @@ public struct CatalogSnapshot: Sendable, Equatable {
 
   /// Healthy instances of a service (for gateways: where sidecars send gated Lambda traffic).
   public func healthyInstances(of service: String) -> [ServiceInstance] {
-    instances.values.filter { $0.name == service && $0.healthy }.sorted { $0.id < $1.id }
+    healthyInstancesByService[service] ?? []
   }
 
   /// The terminating gateways that link a service (directly or by `*`).
-  public func gateways(linking service: String) -> [String] {
-    gatewayLinks.filter { $0.value.contains(service) || $0.value.contains("*") }.keys.sorted()
+  /// - Parameter index: ``gatewaysByService``, when asking for many services.
+  public func gateways(linking service: String, in index: [String: [String]]? = nil) -> [String] {
+    let index = index ?? gatewaysByService
+    return Set((index[service] ?? []) + (index["*"] ?? [])).sorted()
+  }
+
+  /// The services a terminating gateway fronts; its `*` link means every Lambda service.
+  public func services(linkedTo gateway: String) -> Set<String> {
+    var linked = Set(gatewayLinks[gateway] ?? [])
+    if linked.remove("*") != nil { linked.formUnion(lambdas.keys) }
+    return linked
   }
 
   /// For every service, the gateways linking it, computed in one pass (a wildcard link is under
@@ -108,10 +117,7 @@ extension CatalogSnapshot {
     var services = Set<String>()
     for proxy in proxies.values {
       if let destination = proxy.proxy?.destinationServiceName { services.insert(destination) }
-      if proxy.kind == .terminatingGateway {
-        let linked = gatewayLinks[proxy.name] ?? []
-        services.formUnion(linked.contains("*") ? Set(lambdas.keys).union(linked.filter { $0 != "*" }) : Set(linked))
-      }
+      if proxy.kind == .terminatingGateway { services.formUnion(self.services(linkedTo: proxy.name)) }
     }
     return services
   }

@@ -17,7 +17,7 @@ public struct ConsulClient: Sendable {
   public let config: ConsulConfig
   let http: HTTPClient
   /// What Consul's answers said about its ACLs (`X-Consul-Default-Acl-Policy`), last seen.
-  let observed = ObservedACLPolicy()
+  let observed = Shared<String?>(nil)
 
   /// `allow` or `deny` once an answer carried the header.
   public var aclDefaultPolicy: String? { observed.value.withLock { $0 } }
@@ -120,9 +120,4 @@ public struct ConsulClient: Sendable {
       return "https://\(address)\(path)\(query)"
     }
   }
-}
-
-/// A value the client's answers update, shared by every copy of the client.
-final class ObservedACLPolicy: Sendable {
-  let value = Mutex<String?>(nil)
 }

@@ -22,7 +22,7 @@ public struct ConsulCertificateWatcher: Sendable {
   public func run(
     services: AsyncStream<Set<String>>, publish: @escaping @Sendable (MeshCertificates) async -> Void
   ) async {
-    let state = Latest()
+    let state = Shared(MeshCertificates())
     let (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
 
     @Sendable func watch(_ path: String, _ apply: @escaping @Sendable (JSONValue?, inout MeshCertificates) -> Void)
@@ -40,8 +40,7 @@ public struct ConsulCertificateWatcher: Sendable {
 
     await withTaskGroup(of: Void.self) { group in
       group.addTask(operation: watch("/v1/connect/ca/roots") { body, certificates in
-        let roots = body?["Roots"]?.array ?? []
-        certificates.rootsPEM = roots.compactMap { $0["RootCert"]?.string }.map(Self.withNewline).joined()
+        certificates.rootsPEM = Self.rootsPEM(body)
       })
       group.addTask {
         var published: MeshCertificates?
@@ -61,12 +60,7 @@ public struct ConsulCertificateWatcher: Sendable {
         },
         run: { service in
           await watch("/v1/agent/connect/ca/leaf/\(service)") { body, certificates in
-            guard let body, let cert = body["CertPEM"]?.string, let key = body["PrivateKeyPEM"]?.string else {
-              certificates.leaves[service] = nil
-              return
-            }
-            certificates.leaves[service] = .init(
-              certificatePEM: Self.withNewline(cert), privateKeyPEM: Self.withNewline(key))
+            certificates.leaves[service] = Self.leaf(body)
           }()
         })
       group.cancelAll()
@@ -75,22 +69,23 @@ public struct ConsulCertificateWatcher: Sendable {
 
   /// The roots and the leaves of `services`, read once (for `dump` and `check`).
   public func fetch(services: Set<String>) async throws(ConsulError) -> MeshCertificates {
-    var certificates = MeshCertificates()
-    let roots = try await client.get("/v1/connect/ca/roots").body["Roots"]?.array ?? []
-    certificates.rootsPEM = roots.compactMap { $0["RootCert"]?.string }.map(Self.withNewline).joined()
+    var certificates = MeshCertificates(rootsPEM: Self.rootsPEM(try await client.get("/v1/connect/ca/roots").body))
     for service in services.sorted() {
-      let body = try await client.get("/v1/agent/connect/ca/leaf/\(service)").body
-      if let cert = body["CertPEM"]?.string, let key = body["PrivateKeyPEM"]?.string {
-        certificates.leaves[service] = .init(certificatePEM: Self.withNewline(cert), privateKeyPEM: Self.withNewline(key))
-      }
+      certificates.leaves[service] = Self.leaf(try await client.get("/v1/agent/connect/ca/leaf/\(service)").body)
     }
     return certificates
   }
 
-  static func withNewline(_ pem: String) -> String { pem.hasSuffix("\n") ? pem : pem + "\n" }
-}
+  /// Every root of a `/v1/connect/ca/roots` answer: during a CA rotation proxies trust all.
+  static func rootsPEM(_ body: JSONValue?) -> String {
+    (body?["Roots"]?.array ?? []).compactMap { $0["RootCert"]?.string }.map(withNewline).joined()
+  }
 
-/// The certificates as the watches last saw them.
-private final class Latest: Sendable {
-  let value = Mutex(MeshCertificates())
+  /// The certificate and key of a `/v1/agent/connect/ca/leaf/<service>` answer.
+  static func leaf(_ body: JSONValue?) -> MeshCertificates.Leaf? {
+    guard let cert = body?["CertPEM"]?.string, let key = body?["PrivateKeyPEM"]?.string else { return nil }
+    return .init(certificatePEM: withNewline(cert), privateKeyPEM: withNewline(key))
+  }
+
+  static func withNewline(_ pem: String) -> String { pem.hasSuffix("\n") ? pem : pem + "\n" }
 }

@@ -5,11 +5,9 @@ import SwiftProtobuf
 /// TLS transport sockets: to AWS (verified against the system CA bundle) and inside the mesh
 /// (mTLS with certificates delivered over SDS, so a rotation pushes only secrets).
 enum TLSSockets {
-  static let name = "envoy.transport_sockets.tls"
-
   /// TLS to a public endpoint: SNI and a DNS SAN match for the host, CA bundle from disk.
   static func upstream(verifyingHost host: String, caBundle: String) throws -> Envoy_Config_Core_V3_TransportSocket {
-    try socket(
+    try .tls(
       UpstreamTLSContext.with {
         $0.sni = host
         $0.commonTlsContext.validationContext = .with {
@@ -27,7 +25,7 @@ enum TLSSockets {
   static func meshUpstream(callerLeaf: String, sni: String, expectedSPIFFE: String) throws
     -> Envoy_Config_Core_V3_TransportSocket
   {
-    try socket(
+    try .tls(
       UpstreamTLSContext.with {
         $0.sni = sni
         $0.commonTlsContext.tlsCertificateSdsSecretConfigs = [sds(callerLeaf)]
@@ -44,7 +42,7 @@ enum TLSSockets {
   /// The gateway side: presents the linked service's leaf and requires a client certificate
   /// signed by the mesh roots.
   static func meshDownstream(serviceLeaf: String) throws -> Envoy_Config_Core_V3_TransportSocket {
-    try socket(
+    try .tls(
       DownstreamTLSContext.with {
         $0.commonTlsContext.tlsCertificateSdsSecretConfigs = [sds(serviceLeaf)]
         $0.commonTlsContext.validationContextSdsSecretConfig = sds(MeshNames.rootsSecret)
@@ -59,11 +57,4 @@ enum TLSSockets {
     }
   }
 
-  private static func socket(_ context: some Message) throws -> Envoy_Config_Core_V3_TransportSocket {
-    let any = try Google_Protobuf_Any.packing(context)
-    return .with {
-      $0.name = name
-      $0.typedConfig = any
-    }
-  }
 }

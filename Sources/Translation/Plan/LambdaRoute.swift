@@ -38,7 +38,7 @@ public struct LambdaRoutingPlan: Sendable, Equatable {
         findings.append(.error(service, "excluded: \(reason)"))
         continue
       }
-      let gateways = Set((gatewaysByService[service] ?? []) + (gatewaysByService["*"] ?? [])).sorted()
+      let gateways = catalog.gateways(linking: service, in: gatewaysByService)
       let endpoints = gateways.flatMap { healthy[$0] ?? [] }.filter { !$0.address.isEmpty && $0.port > 0 }
       if gateways.isEmpty || endpoints.isEmpty {
         if !gateways.isEmpty {

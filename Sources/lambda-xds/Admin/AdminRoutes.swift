@@ -71,8 +71,7 @@ struct AdminRoutes: Sendable {
   private func findings(node: String?) -> [String] {
     guard let translation = pipeline.latest else { return [] }
     if let node { return translation.proxies[node]?.findings.map(\.description) ?? [] }
-    return translation.plan.findings.map(\.description)
-      + translation.proxies.sorted { $0.key < $1.key }.flatMap { node, proxy in proxy.findings.map { "\($0) (proxy \(node))" } }
+    return translation.report
   }
 
   private func json(_ value: some Encodable) throws -> Response { Response(status: 200, body: try encode(value)) }

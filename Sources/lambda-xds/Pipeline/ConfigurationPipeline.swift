@@ -98,27 +98,25 @@ final class ConfigurationPipeline: Sendable {
   /// Re-translates the current catalog; on a renewal tick (`force` false) only if a leaf changed.
   private func refresh(_ state: inout State, now: Date, force: Bool) {
     guard var catalog = state.catalog else { return }
-    var certificates = MeshCertificates.none
+    var certificates = state.consulCertificates ?? .none
+    var renewed = false
     if let makeAuthority {
       do {
         if state.rotation == nil {
           state.rotation = LeafRotation(authority: try makeAuthority(catalog.trustDomain), lifetime: leafLifetime)
         }
-        let changed = try state.rotation!.apply(to: &catalog, now: now)
-        if changed {
+        renewed = try state.rotation!.apply(to: &catalog, now: now)
+        if renewed {
           logger.info("mesh leaf certificates issued", metadata: ["services": "\(state.rotation!.leaves.count)"])
-        } else if !force {
-          return
         }
         certificates = state.rotation!.certificates
       } catch {
-        logger.error("dev CA failed; serving without mesh certificates", metadata: ["error": "\(error)"])
+        // Keep the last certificates: a CA hiccup must not strip proxies of their identity.
+        certificates = state.rotation?.certificates ?? .none
+        logger.error("dev CA failed; keeping the last mesh certificates", metadata: ["error": "\(error)"])
       }
-    } else if !force {
-      return
-    } else {
-      certificates = state.consulCertificates ?? .none
     }
+    guard force || renewed else { return }
     apply(translator.translate(catalog, certificates: certificates, memo: memo), &state)
   }
 

@@ -23,16 +23,11 @@ struct Check: AsyncParsableCommand {
   func run() async throws {
     let (catalog, mesh) = try await certificates.readCatalog(source, logger: logging.makeLogger())
     let result = Translator(options: try translation.options()).translate(catalog, certificates: mesh)
-    var lines = result.plan.findings.map(\.description)
-    for (node, proxy) in result.proxies.sorted(by: { $0.key < $1.key }) {
-      lines += proxy.findings.map { "\($0) (proxy \(node))" }
-    }
+    let lines = result.report
     let valid = result.plan.routes.values.filter { $0.function != nil }.count
     print("\(result.plan.routes.count) Lambda services (\(valid) configured), \(result.proxies.count) proxies")
     for line in lines { print(line) }
-    let errors = result.plan.findings.contains { $0.severity == .error }
-      || result.proxies.values.contains { $0.findings.contains { $0.severity == .error } }
-    if errors { throw ExitCode.failure }
+    if result.hasErrors { throw ExitCode.failure }
     if lines.isEmpty { print("no problems found") }
   }
 }
