@@ -27,7 +27,7 @@ public struct DevCertificateAuthority: Sendable {
       extensions: try Certificate.Extensions {
         Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
         Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-        SubjectAlternativeNames([.uniformResourceIdentifier("spiffe://\(domain)")])
+        SubjectAlternativeNames([.uniformResourceIdentifier(SPIFFEID.root(trustDomain: domain))])
       },
       issuerPrivateKey: .init(key))
     try self.init(key: key, certificate: certificate)
@@ -45,9 +45,9 @@ public struct DevCertificateAuthority: Sendable {
   private init(key: P256.Signing.PrivateKey, certificate: Certificate) throws {
     guard
       let san = try certificate.extensions.subjectAlternativeNames,
-      case .uniformResourceIdentifier(let uri)? = san.first, uri.hasPrefix("spiffe://")
-    else { throw DevCAError("the dev CA root has no spiffe:// URI SAN") }
-    trustDomain = String(uri.dropFirst("spiffe://".count))
+      case .uniformResourceIdentifier(let uri)? = san.first, let domain = SPIFFEID.trustDomain(ofRoot: uri)
+    else { throw DevCAError("the dev CA root has no spiffe://<trust-domain> URI SAN") }
+    trustDomain = domain
     rootKey = key
     rootCertificate = certificate
     rootPEM = try certificate.serializeAsPEM().pemString + "\n"
@@ -79,7 +79,8 @@ public struct DevCertificateAuthority: Sendable {
         Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
         try ExtendedKeyUsage([.serverAuth, .clientAuth])
         SubjectAlternativeNames([
-          .uniformResourceIdentifier("spiffe://\(trustDomain)/ns/default/dc/\(datacenter)/svc/\(service)")
+          .uniformResourceIdentifier(
+            SPIFFEID(trustDomain: trustDomain, datacenter: datacenter, service: service).description)
         ])
       },
       issuerPrivateKey: .init(rootKey))

@@ -1,21 +1,35 @@
-public import ConsulCatalog
 import ResourceCache
 import Synchronization
 
-/// Encoded resources kept from one translation to the next, keyed by everything they are built
-/// from, so a catalog change re-encodes only what it touched. Output is identical with or
-/// without a memo; entries a translation did not use are dropped after it.
+/// What every resource may depend on besides its own inputs; a change empties the memo.
+struct TranslationEnvironment: Hashable {
+  var options: TranslationOptions
+  var datacenter: String
+  var trustDomain: String?
+}
+
+/// A resource described by everything it is built from (besides the environment). Equal
+/// descriptions encode to equal bytes, so a translation builds each once, every proxy that needs
+/// it shares the buffer, and the memo keeps it for the next translation.
+protocol ResourceSpec: Hashable, Sendable {
+  func resource(in environment: TranslationEnvironment) throws -> EncodedResource
+}
+
+/// A spec as a dictionary key of mixed spec types.
+struct SpecKey: Hashable, @unchecked Sendable {
+  // Unchecked: it only ever holds a `ResourceSpec`, which is Sendable.
+  let spec: AnyHashable
+
+  init(_ spec: some ResourceSpec) { self.spec = AnyHashable(spec) }
+}
+
+/// Encoded resources kept from one translation to the next, keyed by their ``ResourceSpec``, so a
+/// catalog change re-encodes only what it touched. Output is identical with or without a memo;
+/// entries a translation did not use are dropped after it.
 public final class TranslationMemo: Sendable {
   private struct State {
-    var entries: [SharedKey: EncodedResource] = [:]
-    var context: Context?
-  }
-
-  /// What every entry also depends on; a change empties the memo.
-  struct Context: Equatable {
-    var options: TranslationOptions
-    var datacenter: String
-    var trustDomain: String?
+    var entries: [SpecKey: EncodedResource] = [:]
+    var environment: TranslationEnvironment?
   }
 
   private let state = Mutex(State())
@@ -24,32 +38,19 @@ public final class TranslationMemo: Sendable {
 
   public var count: Int { state.withLock { $0.entries.count } }
 
-  /// The entries valid for this context (empties the memo if the context changed).
-  func entries(for context: Context) -> [SharedKey: EncodedResource] {
+  /// The entries valid in this environment (empties the memo if it changed).
+  func entries(for environment: TranslationEnvironment) -> [SpecKey: EncodedResource] {
     state.withLock { state in
-      if state.context != context {
+      if state.environment != environment {
         state.entries = [:]
-        state.context = context
+        state.environment = environment
       }
       return state.entries
     }
   }
 
   /// Replaces the entries with those the last translation used.
-  func keep(_ entries: [SharedKey: EncodedResource]) {
+  func keep(_ entries: [SpecKey: EncodedResource]) {
     state.withLock { $0.entries = entries }
   }
-}
-
-/// A shared resource and every input it is built from (besides the memo's context).
-enum SharedKey: Hashable {
-  case lambdaCluster(service: String, function: LambdaFunction)
-  case directListener(Upstream, function: LambdaFunction)
-  case gatedListener(Upstream)
-  case meshCluster(service: String, caller: String)
-  case meshEndpoints(service: String, gateways: [ServiceInstance])
-  case gatewayRoutes(GatewayListener.Chain)
-  case gatewayListener(address: String, port: Int, chains: [GatewayListener.Chain])
-  case roots(pem: String)
-  case leaf(service: String, MeshCertificates.Leaf)
 }

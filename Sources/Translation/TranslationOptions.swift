@@ -2,8 +2,8 @@ public import ConsulCatalog
 
 /// Settings that change the generated configuration. `serve` and `dump` take the same flags, so
 /// `dump` shows exactly what `serve` sends.
-public struct TranslationOptions: Sendable, Equatable {
-  public enum IntentionPolicy: String, Sendable, Equatable, CaseIterable {
+public struct TranslationOptions: Sendable, Hashable {
+  public enum IntentionPolicy: String, Sendable, Hashable, CaseIterable {
     case allow
     case deny
   }

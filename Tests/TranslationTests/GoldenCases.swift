@@ -22,7 +22,10 @@ struct GoldenCase: Sendable, CustomStringConvertible {
   }
 
   static let all: [GoldenCase] = {
-    var cases = ["direct", "gated", "opposite", "invalid", "overrides", "intentions", "unhealthy-gateway"].map { fixture($0) }
+    var cases = [
+      "direct", "gated", "opposite", "invalid", "overrides", "intentions", "unhealthy-gateway",
+      "mesh-inbound", "mesh-upstreams", "mesh-tproxy", "mesh-expose", "mesh-bad-input",
+    ].map { fixture($0) }
     var noCertificates = fixture("gated", withCertificates: false)
     noCertificates.name = "gated-without-certificates"
     cases.append(noCertificates)
@@ -30,6 +33,10 @@ struct GoldenCase: Sendable, CustomStringConvertible {
     defaultDeny.name = "intentions-default-deny"
     defaultDeny.options.defaultIntentionPolicy = .deny
     cases.append(defaultDeny)
+    var tproxyDefaultDeny = fixture("mesh-tproxy")
+    tproxyDefaultDeny.name = "mesh-tproxy-default-deny"
+    tproxyDefaultDeny.options.defaultIntentionPolicy = .deny
+    cases.append(tproxyDefaultDeny)
     cases.append(GoldenCase(name: "example", catalog: example))
     var local = GoldenCase(name: "example-local-endpoint", catalog: example)
     local.options.lambdaEndpoint = try! LambdaEndpoint(url: "http://127.0.0.1:9001")
@@ -44,7 +51,7 @@ struct GoldenCase: Sendable, CustomStringConvertible {
       try! String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
     }
     var leaves: [String: MeshCertificates.Leaf] = [:]
-    for service in ["api", "payments", "authentication", "orders"] {
+    for service in ["api", "payments", "authentication", "orders", "web", "db", "search", "ledger", "cache", "kafka", "orphan"] {
       leaves[service] = .init(certificatePEM: read("\(service).pem"), privateKeyPEM: read("\(service)-key.pem"))
     }
     return MeshCertificates(rootsPEM: read("roots.pem"), leaves: leaves)

@@ -117,7 +117,8 @@ struct TranslationRulesTests {
     let translation = try GoldenCase.fixture("invalid").translate()
     let proxy = try #require(translation.proxies["api-sidecar-proxy"])
     let snapshot = try #require(proxy.snapshot)
-    #expect(snapshot.resources(.listener).keys.sorted() == ["good:127.0.0.1:10001"])
+    // The Lambda upstream that is fine, the inbound side, and the ordinary mesh upstream web.
+    #expect(snapshot.resources(.listener).keys.sorted() == ["good:127.0.0.1:10001", "public_listener:0.0.0.0:21000", "web:127.0.0.1:10005"])
     for service in ["bad-arn", "tcp-service", "conflict", "duplicate-port"] {
       #expect(proxy.findings.contains { $0.service == service && $0.severity == .error }, "\(service)")
     }

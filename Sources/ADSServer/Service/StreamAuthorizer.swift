@@ -7,8 +7,8 @@ public protocol StreamAuthorizer: Sendable {
   func denial(nodeID: String, credentials: StreamCredentials) async -> String?
 }
 
-/// What a stream presented: its `x-consul-token`, and the SPIFFE identities in its verified
-/// client certificate (mutual TLS), e.g. `spiffe://<td>/ns/default/dc/dc1/svc/api`.
+/// What a stream presented: its `x-consul-token`, and the URI SANs of its verified client
+/// certificate (mutual TLS), e.g. `spiffe://<td>/ns/default/dc/dc1/svc/api`.
 public struct StreamCredentials: Sendable {
   public var token: String?
   public var certificateURIs: [String]
@@ -19,15 +19,6 @@ public struct StreamCredentials: Sendable {
     self.token = token
     self.certificateURIs = certificateURIs
     self.hasClientCertificate = hasClientCertificate
-  }
-
-  /// The services named by the certificate's SPIFFE URIs (`.../svc/<service>`).
-  public var certificateServices: [String] {
-    certificateURIs.compactMap { uri in
-      let parts = uri.split(separator: "/", omittingEmptySubsequences: false)
-      guard uri.hasPrefix("spiffe://"), parts.count >= 2, parts[parts.count - 2] == "svc" else { return nil }
-      return String(parts[parts.count - 1])
-    }
   }
 }
 

@@ -6,6 +6,9 @@ public struct CatalogError: Error, Hashable, CustomStringConvertible {
 
 extension ServiceInstance {
   /// Reads a `PUT /v1/catalog/register` body (keys matched case-insensitively, as Consul does).
+  ///
+  /// Only what identifies the instance is required; a proxy field that cannot be used is
+  /// recorded in ``ProxyConfig/problems`` so the rest of that proxy still works.
   public init(registration body: JSONValue) throws(CatalogError) {
     guard body.object != nil else { throw CatalogError("a registration must be an object") }
     guard let node = body["Node"]?.string, !node.isEmpty else {
@@ -23,14 +26,24 @@ extension ServiceInstance {
     }
     let checks = (body["Checks"]?.array ?? []) + (body["Check"].map { [$0] } ?? [])
     let serviceAddress = service["Address"]?.string ?? ""
+    var proxy = kind == .connectProxy ? try ProxyConfig(service["Proxy"], proxyName: name) : nil
+    let port = service["Port"]?.weakInt ?? 0
+    if let value = service["Port"], !value.isNull, value != .number(0), !(1...65535).contains(port) {
+      proxy?.problems.append("Port \(value.text) is not a port number")
+    }
+    let weights = service["Weights"]
     self.init(
       id: service["ID"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? name,
       name: name, kind: kind, node: node,
       address: serviceAddress.isEmpty ? body["Address"]?.string ?? "" : serviceAddress,
-      port: service["Port"]?.int ?? 0,
+      serviceAddress: serviceAddress, port: (1...65535).contains(port) ? port : 0,
+      taggedAddresses: Self.taggedAddresses(service["TaggedAddresses"]),
       meta: try Self.stringMap(service["Meta"], "service \(name) Meta"),
-      proxy: kind == .connectProxy ? try ProxyConfig(service["Proxy"], proxyName: name) : nil,
-      healthy: checks.allSatisfy { ($0["Status"]?.string ?? "critical") == "passing" })
+      proxy: proxy,
+      connectNative: service["Connect"]?["Native"]?.weakBool ?? false,
+      health: Health(statuses: checks.map { $0["Status"]?.string ?? "critical" }),
+      weights: Weights(passing: weights?["Passing"]?.weakInt ?? 1, warning: weights?["Warning"]?.weakInt ?? 1),
+      checks: checks.compactMap(HealthCheck.init))
   }
 
   static func stringMap(_ value: JSONValue?, _ what: String) throws(CatalogError) -> [String: String] {
@@ -45,6 +58,30 @@ extension ServiceInstance {
     }
     return result
   }
+
+  /// `{"lan": {"Address": "10.0.0.1", "Port": 8080}, "consul-virtual": {"Address": "240.0.0.1"}}`;
+  /// entries that are not objects with an address are skipped.
+  static func taggedAddresses(_ value: JSONValue?) -> [String: TaggedAddress] {
+    var result: [String: TaggedAddress] = [:]
+    for (tag, entry) in value?.object ?? [:] {
+      guard let address = entry["Address"]?.string, !address.isEmpty else { continue }
+      result[tag] = TaggedAddress(address: address, port: entry["Port"]?.weakInt ?? 0)
+    }
+    return result
+  }
+}
+
+extension HealthCheck {
+  /// An HTTP or gRPC check of a registration; nil for other kinds.
+  init?(_ body: JSONValue) {
+    let definition = body["Definition"]
+    let http = (definition?["HTTP"] ?? body["HTTP"])?.string.flatMap { $0.isEmpty ? nil : $0 }
+    let grpc = (definition?["GRPC"] ?? body["GRPC"])?.string.flatMap { $0.isEmpty ? nil : $0 }
+    guard http != nil || grpc != nil else { return nil }
+    self.init(
+      id: body["CheckID"]?.string ?? body["Name"]?.string ?? "", http: http, grpc: grpc,
+      exposedPort: body["ExposedPort"]?.weakInt ?? 0)
+  }
 }
 
 extension ProxyConfig {
@@ -53,77 +90,73 @@ extension ProxyConfig {
     else {
       throw CatalogError("connect-proxy \(proxyName): Proxy.DestinationServiceName is required")
     }
+    var problems: [String] = []
     var upstreams: [Upstream] = []
-    for entry in body["Upstreams"]?.array ?? [] {
+    for (index, entry) in (body["Upstreams"]?.array ?? []).enumerated() {
       guard let name = entry["DestinationName"]?.string, !name.isEmpty else {
-        throw CatalogError("connect-proxy \(proxyName): an upstream has no DestinationName")
+        problems.append("upstream #\(index + 1) has no DestinationName; ignored")
+        continue
       }
-      guard let port = entry["LocalBindPort"]?.int, (1...65535).contains(port) else {
-        throw CatalogError("connect-proxy \(proxyName): upstream \(name) needs a LocalBindPort")
+      var port: Int?
+      if let value = entry["LocalBindPort"], !value.isNull, value != .number(0) {
+        port = value.weakInt.flatMap { (1...65535).contains($0) ? $0 : nil }
+        if port == nil { problems.append("upstream \(name): LocalBindPort \(value.text) is not a port number; no listener") }
+      }
+      if let config = entry["Config"], !config.isNull, config.object == nil {
+        problems.append("upstream \(name): Config must be an object; ignored")
       }
       let bind = entry["LocalBindAddress"]?.string ?? ""
       upstreams.append(
         Upstream(
           destinationName: name, destinationType: entry["DestinationType"]?.string ?? "service",
-          datacenter: entry["Datacenter"]?.string ?? "",
-          localBindAddress: bind.isEmpty ? "127.0.0.1" : bind, localBindPort: port))
+          datacenter: entry["Datacenter"]?.string ?? "", localBindAddress: bind.isEmpty ? "127.0.0.1" : bind,
+          localBindPort: port, config: entry["Config"]?.object.map { JSONValue.object($0) } ?? .null))
     }
-    self.init(
-      destinationServiceName: destination,
-      destinationServiceID: body["DestinationServiceID"]?.string ?? "", upstreams: upstreams)
-  }
-}
-
-/// The config entries lambda-xds reads, as `PUT /v1/config` bodies or `/v1/config` answers.
-public enum ConfigEntry: Sendable, Equatable {
-  case serviceDefaults(ServiceDefaults)
-  case terminatingGateway(name: String, services: [String])
-  case proxyDefaults(protocol: String)
-  case serviceIntentions(name: String, body: JSONValue)
-  /// Kinds lambda-xds does not use (kept so a catalog file may hold them).
-  case other(kind: String, name: String)
-
-  public init(_ body: JSONValue) throws(CatalogError) {
-    guard let kind = body["Kind"]?.string, let name = body["Name"]?.string, !name.isEmpty else {
-      throw CatalogError("a config entry needs Kind and Name")
+    var localPort: Int?
+    if let value = body["LocalServicePort"], !value.isNull {
+      localPort = value.weakInt.flatMap { (1...65535).contains($0) ? $0 : nil }
+      if localPort == nil { problems.append("LocalServicePort \(value.text) is not a port number") }
     }
-    switch kind {
-    case "service-defaults":
-      self = .serviceDefaults(
-        ServiceDefaults(
-          name: name, protocol: (body["Protocol"]?.string ?? "").lowercased(),
-          meta: body["Meta"] ?? .null, envoyExtensions: body["EnvoyExtensions"]?.array ?? []))
-    case "terminating-gateway":
-      let services = try (body["Services"]?.array ?? []).map { service throws(CatalogError) in
-        guard let linked = service["Name"]?.string, !linked.isEmpty else {
-          throw CatalogError("terminating-gateway \(name): a linked service has no Name")
-        }
-        return linked
+    let what = "connect-proxy \(proxyName)"
+    func lenient<T>(_ read: () throws(CatalogError) -> T, _ fallback: T) -> T {
+      do { return try read() } catch {
+        problems.append("\(error)".replacingPrefix(what + ": ", with: ""))
+        return fallback
       }
-      self = .terminatingGateway(name: name, services: services)
-    case "proxy-defaults":
-      self = .proxyDefaults(protocol: (body["Config"]?["protocol"]?.string ?? "").lowercased())
-    case "service-intentions":
-      // Indexes and hashes change on every write; they are not part of the intentions.
-      let stable = body.object!.filter { !["createindex", "modifyindex", "hash"].contains($0.key.lowercased()) }
-      self = .serviceIntentions(name: name, body: .object(stable))
-    default:
-      self = .other(kind: kind, name: name)
+    }
+    var config = body["Config"] ?? .null
+    if !config.isNull && config.object == nil {
+      problems.append("Config must be an object; ignored")
+      config = .null
+    }
+    let localAddress = body["LocalServiceAddress"]?.string ?? ""
+    self.init(
+      destinationServiceName: destination, destinationServiceID: body["DestinationServiceID"]?.string ?? "",
+      localServiceAddress: localAddress.isEmpty ? "127.0.0.1" : localAddress, localServicePort: localPort,
+      mode: lenient({ () throws(CatalogError) in try ProxyMode(body["Mode"], what) }, nil),
+      transparentProxy: lenient({ () throws(CatalogError) in try TransparentProxyConfig(body["TransparentProxy"], what) }, .init()),
+      config: config, upstreams: upstreams,
+      expose: lenient({ () throws(CatalogError) in try ExposeConfig(body["Expose"], what) }, .init()),
+      problems: problems)
+  }
+}
+
+extension JSONValue {
+  /// The value as it would be written in a message: strings bare, the rest as JSON-ish text.
+  var text: String {
+    switch self {
+    case .string(let value): "\"\(value)\""
+    case .number(let value): value == value.rounded() && abs(value) < 1e15 ? "\(Int(value))" : "\(value)"
+    case .bool(let value): "\(value)"
+    case .null: "null"
+    case .array: "(a list)"
+    case .object: "(an object)"
     }
   }
 }
 
-/// A service-defaults entry as read; Lambda settings are interpreted by ``LambdaRegistration``.
-public struct ServiceDefaults: Sendable, Equatable {
-  public var name: String
-  public var `protocol`: String
-  public var meta: JSONValue
-  public var envoyExtensions: [JSONValue]
-
-  public init(name: String, protocol: String, meta: JSONValue = .null, envoyExtensions: [JSONValue] = []) {
-    self.name = name
-    self.protocol = `protocol`
-    self.meta = meta
-    self.envoyExtensions = envoyExtensions
+extension String {
+  func replacingPrefix(_ prefix: String, with replacement: String) -> String {
+    hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
   }
 }

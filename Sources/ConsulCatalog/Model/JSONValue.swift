@@ -3,7 +3,7 @@
 /// Consul matches keys of registration bodies case-insensitively and `/v1/config` accepts
 /// PascalCase or snake_case; `Meta` and extension `Arguments` keep their keys verbatim. Decoding
 /// into this type and reading with ``subscript(key:)`` gives exactly those rules.
-public enum JSONValue: Sendable, Equatable, Codable {
+public enum JSONValue: Sendable, Hashable, Codable {
   case null
   case bool(Bool)
   case number(Double)
@@ -58,6 +58,35 @@ public enum JSONValue: Sendable, Equatable, Codable {
   public var array: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
   public var object: [String: JSONValue]? { if case .object(let value) = self { value } else { nil } }
   public var isNull: Bool { self == .null }
+
+  /// A number, or a string holding one: Consul reads proxy `Config` maps weakly typed
+  /// (`"connect_timeout_ms": "1000"` works like `1000`).
+  public var weakInt: Int? {
+    if let int { return int }
+    return string.flatMap { Int($0.filter { $0 != " " }) }
+  }
+
+  /// A boolean, or a string holding one (`"true"`, `"false"`).
+  public var weakBool: Bool? {
+    if let bool { return bool }
+    switch string?.lowercased() {
+    case "true": return true
+    case "false": return false
+    default: return nil
+    }
+  }
+
+  /// This object with `overrides`' keys laid over it (keys compared as ``subscript(key:)`` does);
+  /// a non-object on either side gives the other.
+  public func overlaid(by overrides: JSONValue) -> JSONValue {
+    guard var base = object else { return overrides.object == nil ? self : overrides }
+    guard let top = overrides.object else { return self }
+    for (key, value) in top {
+      for existing in base.keys where Self.fold(existing) == Self.fold(key) { base[existing] = nil }
+      base[key] = value
+    }
+    return .object(base)
+  }
 
   /// Short description of the JSON type, for error messages.
   public var typeName: String {

@@ -10,8 +10,14 @@ public struct CatalogSnapshot: Sendable, Equatable {
   public var lambdas: [String: LambdaRegistration]
   /// Terminating gateway service name -> the services it links.
   public var gatewayLinks: [String: [String]]
-  /// service-intentions entries by destination name, as read.
-  public var intentions: [String: JSONValue]
+  /// service-intentions entries by destination name (`*` included).
+  public var intentions: [String: ServiceIntentions]
+  /// Every service-defaults entry, by service name.
+  public var serviceDefaults: [String: ServiceDefaults]
+  /// The `proxy-defaults` entry (empty when there is none).
+  public var proxyDefaults: ProxyDefaults
+  /// The `mesh` entry (defaults when there is none).
+  public var mesh: MeshConfig
   /// Objects that could not be read at all (a broken registration or config entry), with why.
   public var rejectedObjects: [String]
   /// Consul's `X-Consul-Default-Acl-Policy` (`allow` or `deny`); nil for a catalog file.
@@ -20,7 +26,8 @@ public struct CatalogSnapshot: Sendable, Equatable {
   public init(
     datacenter: String, trustDomain: String? = nil, instances: [String: ServiceInstance] = [:],
     lambdas: [String: LambdaRegistration] = [:], gatewayLinks: [String: [String]] = [:],
-    intentions: [String: JSONValue] = [:], rejectedObjects: [String] = []
+    intentions: [String: ServiceIntentions] = [:], serviceDefaults: [String: ServiceDefaults] = [:],
+    proxyDefaults: ProxyDefaults = ProxyDefaults(), mesh: MeshConfig = MeshConfig(), rejectedObjects: [String] = []
   ) {
     self.datacenter = datacenter
     self.trustDomain = trustDomain
@@ -28,6 +35,9 @@ public struct CatalogSnapshot: Sendable, Equatable {
     self.lambdas = lambdas
     self.gatewayLinks = gatewayLinks
     self.intentions = intentions
+    self.serviceDefaults = serviceDefaults
+    self.proxyDefaults = proxyDefaults
+    self.mesh = mesh
     self.rejectedObjects = rejectedObjects
   }
 
@@ -45,23 +55,22 @@ public struct CatalogSnapshot: Sendable, Equatable {
         rejectedObjects.append("registration #\(index + 1): \(error)")
       }
     }
-    var defaults: [ServiceDefaults] = []
-    var inheritedProtocol = ""
     for (index, body) in configEntries.enumerated() {
       do {
         switch try ConfigEntry(body) {
-        case .serviceDefaults(let entry): defaults.append(entry)
+        case .serviceDefaults(let entry): serviceDefaults[entry.name] = entry
         case .terminatingGateway(let name, let services): gatewayLinks[name] = services
-        case .proxyDefaults(let proto): inheritedProtocol = proto
-        case .serviceIntentions(let name, let body): intentions[name] = body
+        case .proxyDefaults(let entry): proxyDefaults = entry
+        case .serviceIntentions(let entry): intentions[entry.destination] = entry
+        case .mesh(let entry): mesh = entry
         case .other: break
         }
       } catch {
         rejectedObjects.append("config entry #\(index + 1): \(error)")
       }
     }
-    for entry in defaults {
-      if let lambda = LambdaRegistration.parse(entry, inheritedProtocol: inheritedProtocol) {
+    for entry in serviceDefaults.values {
+      if let lambda = LambdaRegistration.parse(entry, inheritedProtocol: proxyDefaults.protocol) {
         lambdas[entry.name] = lambda
       }
     }
@@ -100,6 +109,28 @@ public struct CatalogSnapshot: Sendable, Equatable {
       for service in Set(services) { result[service, default: []].append(gateway) }
     }
     return result
+  }
+
+  /// Each service's mesh endpoints, as Consul's `/v1/health/connect/<service>` lists them: the
+  /// sidecar proxies whose destination it is and its Connect-native instances, in id order.
+  /// Health is not filtered: Consul sends every endpoint with its health.
+  public var connectEndpointsByService: [String: [ServiceInstance]] {
+    var result: [String: [ServiceInstance]] = [:]
+    for instance in instances.values {
+      if instance.kind == .connectProxy, let destination = instance.proxy?.destinationServiceName {
+        result[destination, default: []].append(instance)
+      } else if instance.kind == .typical && instance.connectNative {
+        result[instance.name, default: []].append(instance)
+      }
+    }
+    return result.mapValues { $0.sorted { $0.id < $1.id } }
+  }
+
+  /// Every instance grouped by service name, in one pass.
+  public var instancesByService: [String: [ServiceInstance]] {
+    var result: [String: [ServiceInstance]] = [:]
+    for instance in instances.values { result[instance.name, default: []].append(instance) }
+    return result.mapValues { $0.sorted { $0.id < $1.id } }
   }
 
   /// Healthy instances grouped by service name, in one pass.

@@ -98,6 +98,24 @@ public nonisolated struct Envoy_Config_Cluster_V3_Cluster: @unchecked Sendable {
   /// Clears the value of `circuitBreakers`. Subsequent reads from it will return its default value.
   public mutating func clearCircuitBreakers() {_uniqueStorage()._circuitBreakers = nil}
 
+  public var outlierDetection: Envoy_Config_Cluster_V3_OutlierDetection {
+    get {_storage._outlierDetection ?? Envoy_Config_Cluster_V3_OutlierDetection()}
+    set {_uniqueStorage()._outlierDetection = newValue}
+  }
+  /// Returns true if `outlierDetection` has been explicitly set.
+  public var hasOutlierDetection: Bool {_storage._outlierDetection != nil}
+  /// Clears the value of `outlierDetection`. Subsequent reads from it will return its default value.
+  public mutating func clearOutlierDetection() {_uniqueStorage()._outlierDetection = nil}
+
+  public var commonLbConfig: Envoy_Config_Cluster_V3_Cluster.CommonLbConfig {
+    get {_storage._commonLbConfig ?? Envoy_Config_Cluster_V3_Cluster.CommonLbConfig()}
+    set {_uniqueStorage()._commonLbConfig = newValue}
+  }
+  /// Returns true if `commonLbConfig` has been explicitly set.
+  public var hasCommonLbConfig: Bool {_storage._commonLbConfig != nil}
+  /// Clears the value of `commonLbConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearCommonLbConfig() {_uniqueStorage()._commonLbConfig = nil}
+
   public var upstreamHTTPProtocolOptions: Envoy_Config_Core_V3_UpstreamHttpProtocolOptions {
     get {_storage._upstreamHTTPProtocolOptions ?? Envoy_Config_Core_V3_UpstreamHttpProtocolOptions()}
     set {_uniqueStorage()._upstreamHTTPProtocolOptions = newValue}
@@ -317,6 +335,29 @@ public nonisolated struct Envoy_Config_Cluster_V3_Cluster: @unchecked Sendable {
 
   }
 
+  /// Settings shared by every load-balancing policy.
+  public nonisolated struct CommonLbConfig: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// 0 switches panic routing off: unhealthy hosts never get traffic.
+    public var healthyPanicThreshold: Envoy_Type_V3_Percent {
+      get {_healthyPanicThreshold ?? Envoy_Type_V3_Percent()}
+      set {_healthyPanicThreshold = newValue}
+    }
+    /// Returns true if `healthyPanicThreshold` has been explicitly set.
+    public var hasHealthyPanicThreshold: Bool {self._healthyPanicThreshold != nil}
+    /// Clears the value of `healthyPanicThreshold`. Subsequent reads from it will return its default value.
+    public mutating func clearHealthyPanicThreshold() {self._healthyPanicThreshold = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _healthyPanicThreshold: Envoy_Type_V3_Percent? = nil
+  }
+
   public nonisolated struct EdsClusterConfig: Sendable {
     // SwiftProtobuf.Message conformance is added in an extension below. See the
     // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -417,7 +458,7 @@ fileprivate nonisolated let _protobuf_package = "envoy.config.cluster.v3"
 
 nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Cluster"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}type\0\u{3}eds_cluster_config\0\u{3}connect_timeout\0\u{3}per_connection_buffer_limit_bytes\0\u{3}lb_policy\0\u{4}\u{4}circuit_breakers\0\u{4}\u{6}dns_refresh_rate\0\u{3}dns_lookup_family\0\u{3}dns_resolvers\0\u{4}\u{6}transport_socket\0\u{1}metadata\0\u{4}\u{3}alt_stat_name\0\u{3}common_http_protocol_options\0\u{4}\u{4}load_assignment\0\u{4}\u{3}typed_extension_protocol_options\0\u{4}\u{3}respect_dns_ttl\0\u{4}\u{7}upstream_http_protocol_options\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}type\0\u{3}eds_cluster_config\0\u{3}connect_timeout\0\u{3}per_connection_buffer_limit_bytes\0\u{3}lb_policy\0\u{4}\u{4}circuit_breakers\0\u{4}\u{6}dns_refresh_rate\0\u{3}dns_lookup_family\0\u{3}dns_resolvers\0\u{3}outlier_detection\0\u{4}\u{5}transport_socket\0\u{1}metadata\0\u{4}\u{2}common_lb_config\0\u{3}alt_stat_name\0\u{3}common_http_protocol_options\0\u{4}\u{4}load_assignment\0\u{4}\u{3}typed_extension_protocol_options\0\u{4}\u{3}respect_dns_ttl\0\u{4}\u{7}upstream_http_protocol_options\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -429,6 +470,8 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
     var _lbPolicy: Envoy_Config_Cluster_V3_Cluster.LbPolicy = .roundRobin
     var _loadAssignment: Envoy_Config_Endpoint_V3_ClusterLoadAssignment? = nil
     var _circuitBreakers: Envoy_Config_Cluster_V3_CircuitBreakers? = nil
+    var _outlierDetection: Envoy_Config_Cluster_V3_OutlierDetection? = nil
+    var _commonLbConfig: Envoy_Config_Cluster_V3_Cluster.CommonLbConfig? = nil
     var _upstreamHTTPProtocolOptions: Envoy_Config_Core_V3_UpstreamHttpProtocolOptions? = nil
     var _commonHTTPProtocolOptions: Envoy_Config_Core_V3_HttpProtocolOptions? = nil
     var _typedExtensionProtocolOptions: Dictionary<String,SwiftProtobuf.Google_Protobuf_Any> = [:]
@@ -457,6 +500,8 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
       _lbPolicy = source._lbPolicy
       _loadAssignment = source._loadAssignment
       _circuitBreakers = source._circuitBreakers
+      _outlierDetection = source._outlierDetection
+      _commonLbConfig = source._commonLbConfig
       _upstreamHTTPProtocolOptions = source._upstreamHTTPProtocolOptions
       _commonHTTPProtocolOptions = source._commonHTTPProtocolOptions
       _typedExtensionProtocolOptions = source._typedExtensionProtocolOptions
@@ -501,8 +546,10 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
         case 16: try { try decoder.decodeSingularMessageField(value: &_storage._dnsRefreshRate) }()
         case 17: try { try decoder.decodeSingularEnumField(value: &_storage._dnsLookupFamily) }()
         case 18: try { try decoder.decodeRepeatedMessageField(value: &_storage._dnsResolvers) }()
+        case 19: try { try decoder.decodeSingularMessageField(value: &_storage._outlierDetection) }()
         case 24: try { try decoder.decodeSingularMessageField(value: &_storage._transportSocket) }()
         case 25: try { try decoder.decodeSingularMessageField(value: &_storage._metadata) }()
+        case 27: try { try decoder.decodeSingularMessageField(value: &_storage._commonLbConfig) }()
         case 28: try { try decoder.decodeSingularStringField(value: &_storage._altStatName) }()
         case 29: try { try decoder.decodeSingularMessageField(value: &_storage._commonHTTPProtocolOptions) }()
         case 33: try { try decoder.decodeSingularMessageField(value: &_storage._loadAssignment) }()
@@ -551,11 +598,17 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
       if !_storage._dnsResolvers.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._dnsResolvers, fieldNumber: 18)
       }
+      try { if let v = _storage._outlierDetection {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+      } }()
       try { if let v = _storage._transportSocket {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
       } }()
       try { if let v = _storage._metadata {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+      } }()
+      try { if let v = _storage._commonLbConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
       } }()
       if !_storage._altStatName.isEmpty {
         try visitor.visitSingularStringField(value: _storage._altStatName, fieldNumber: 28)
@@ -593,6 +646,8 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
         if _storage._lbPolicy != rhs_storage._lbPolicy {return false}
         if _storage._loadAssignment != rhs_storage._loadAssignment {return false}
         if _storage._circuitBreakers != rhs_storage._circuitBreakers {return false}
+        if _storage._outlierDetection != rhs_storage._outlierDetection {return false}
+        if _storage._commonLbConfig != rhs_storage._commonLbConfig {return false}
         if _storage._upstreamHTTPProtocolOptions != rhs_storage._upstreamHTTPProtocolOptions {return false}
         if _storage._commonHTTPProtocolOptions != rhs_storage._commonHTTPProtocolOptions {return false}
         if _storage._typedExtensionProtocolOptions != rhs_storage._typedExtensionProtocolOptions {return false}
@@ -621,6 +676,40 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster.LbPolicy: SwiftProtobuf._P
 
 nonisolated extension Envoy_Config_Cluster_V3_Cluster.DnsLookupFamily: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0AUTO\0\u{1}V4_ONLY\0\u{1}V6_ONLY\0\u{1}V4_PREFERRED\0\u{1}ALL\0")
+}
+
+nonisolated extension Envoy_Config_Cluster_V3_Cluster.CommonLbConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Envoy_Config_Cluster_V3_Cluster.protoMessageName + ".CommonLbConfig"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}healthy_panic_threshold\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._healthyPanicThreshold) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._healthyPanicThreshold {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Cluster_V3_Cluster.CommonLbConfig, rhs: Envoy_Config_Cluster_V3_Cluster.CommonLbConfig) -> Bool {
+    if lhs._healthyPanicThreshold != rhs._healthyPanicThreshold {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

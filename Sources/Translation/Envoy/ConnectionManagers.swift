@@ -1,16 +1,41 @@
+import ConsulCatalog
 import EnvoyAPI
 import ResourceCache
 import SwiftProtobuf
 
 /// HTTP connection managers and the routes behind them.
 enum ConnectionManagers {
-  static let networkFilterName = "envoy.filters.network.http_connection_manager"
+  enum Routes {
+    /// Over RDS (same ADS stream): a route change reaches connections already open.
+    case rds(String)
+    case inline(RouteConfiguration)
+  }
+
+  /// A connection manager as Consul configures one: 0% random tracing, HTTP/2 options for
+  /// `http2` and `grpc`.
+  static func manager(statPrefix: String, protocol: String, routes: Routes, filters: [HTTPFilter]) -> HTTPConnectionManager {
+    .with {
+      $0.statPrefix = statPrefix
+      switch routes {
+      case .rds(let name):
+        $0.rds.configSource = .ads
+        $0.rds.routeConfigName = name
+      case .inline(let configuration):
+        $0.routeConfig = configuration
+      }
+      $0.httpFilters = filters
+      $0.tracing.randomSampling = .init()
+      if ["http2", "grpc"].contains(`protocol`) { $0.http2ProtocolOptions = .init() }
+    }
+  }
 
   /// A route configuration with one virtual host sending everything to `cluster`. No
   /// `auto_host_rewrite`: rewriting Host after the Lambda filter signed it breaks the signature.
-  static func routes(name: String, virtualHost: String, cluster: String, validateClusters: Bool = false)
-    -> RouteConfiguration
-  {
+  static func routes(
+    name: String, virtualHost: String, cluster: String, validateClusters: Bool = false,
+    match: Envoy_Config_Route_V3_RouteMatch = .with { $0.prefix = "/" },
+    action: (inout Envoy_Config_Route_V3_RouteAction) -> Void = { _ in }
+  ) -> RouteConfiguration {
     .with {
       $0.name = name
       if validateClusters { $0.validateClusters = .init(true) }
@@ -20,8 +45,9 @@ enum ConnectionManagers {
           $0.domains = ["*"]
           $0.routes = [
             .with {
-              $0.match.prefix = "/"
+              $0.match = match
               $0.route.cluster = cluster
+              action(&$0.route)
             }
           ]
         }
@@ -31,10 +57,19 @@ enum ConnectionManagers {
 
   /// Wraps a connection manager as the network filter of a filter chain.
   static func networkFilter(_ manager: HTTPConnectionManager) throws -> NetworkFilter {
-    let any = try Google_Protobuf_Any.packing(manager)
-    return .with {
-      $0.name = networkFilterName
-      $0.typedConfig = any
+    try NetworkFilters.filter("envoy.filters.network.http_connection_manager", manager)
+  }
+
+  /// Forwards the caller's certificate details to the application in
+  /// `x-forwarded-client-cert`, as Consul does on inbound HTTP.
+  static func forwardClientCertificate(_ manager: inout HTTPConnectionManager) {
+    manager.forwardClientCertDetails = .appendForward
+    manager.setCurrentClientCertDetails = .with {
+      $0.subject = .init(true)
+      $0.cert = true
+      $0.chain = true
+      $0.dns = true
+      $0.uri = true
     }
   }
 }

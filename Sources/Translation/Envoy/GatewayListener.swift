@@ -6,7 +6,7 @@ import SwiftProtobuf
 /// A terminating gateway's listener: TLS is inspected for SNI, and each linked Lambda service
 /// gets a filter chain that demands the caller's mesh certificate, enforces intentions, signs
 /// and invokes.
-enum GatewayListener {
+struct GatewayListener: ResourceSpec {
   struct Chain: Hashable {
     var service: String
     var sni: String
@@ -14,11 +14,14 @@ enum GatewayListener {
     var rbac: RBACRules
   }
 
-  static func listener(address: String, port: Int, chains: [Chain], datacenter: String, options: TranslationOptions)
-    throws -> Listener
-  {
+  var address: String
+  var port: Int
+  var chains: [Chain]
+
+  func resource(in environment: TranslationEnvironment) throws -> EncodedResource {
+    let (datacenter, options) = (environment.datacenter, environment.options)
     let inspector = try Google_Protobuf_Any.packing(Envoy_Extensions_Filters_Listener_TlsInspector_V3_TlsInspector())
-    return try .with {
+    return try EncodedResource(Listener.with {
       $0.name = MeshNames.gatewayListener(address: address, port: port)
       $0.address = .socket(address, port)
       $0.trafficDirection = .inbound
@@ -28,8 +31,8 @@ enum GatewayListener {
           $0.typedConfig = inspector
         }
       ]
-      $0.filterChains = try chains.map { try filterChain($0, datacenter: datacenter, options: options) }
-    }
+      $0.filterChains = try chains.map { try Self.filterChain($0, datacenter: datacenter, options: options) }
+    })
   }
 
   /// The route configuration a chain's connection manager asks for over RDS, named by the SNI.
@@ -37,7 +40,15 @@ enum GatewayListener {
   /// It carries the intentions (and the Lambda settings) as per-route configuration: a route
   /// update reaches connections already open at once, while a listener update would leave them
   /// on the old filter chain until they drain, letting a newly denied caller through meanwhile.
-  static func routes(_ chain: Chain, options: TranslationOptions) throws -> RouteConfiguration {
+  struct Routes: ResourceSpec {
+    var chain: Chain
+
+    func resource(in environment: TranslationEnvironment) throws -> EncodedResource {
+      try EncodedResource(try GatewayListener.routes(chain, options: environment.options))
+    }
+  }
+
+  private static func routes(_ chain: Chain, options: TranslationOptions) throws -> RouteConfiguration {
     var routes = ConnectionManagers.routes(name: chain.sni, virtualHost: chain.sni, cluster: chain.sni, validateClusters: true)
     var perFilter = [
       HTTPFilters.rbacName: try Google_Protobuf_Any.packing(
@@ -64,21 +75,14 @@ enum GatewayListener {
     if chain.function.filterMode == .downstream {
       filters.insert(try HTTPFilters.lambda(chain.function, endpoint: options.endpoint(for: chain.function)), at: 1)
     }
-    let manager = HTTPConnectionManager.with {
+    var manager = HTTPConnectionManager.with {
       $0.statPrefix = MeshNames.statPrefix(chain.service, datacenter: datacenter)
       $0.rds.configSource = .ads
       $0.rds.routeConfigName = chain.sni
       $0.httpFilters = filters
-      $0.forwardClientCertDetails = .appendForward
-      $0.setCurrentClientCertDetails = .with {
-        $0.subject = .init(true)
-        $0.cert = true
-        $0.chain = true
-        $0.dns = true
-        $0.uri = true
-      }
       $0.stripAnyHostPort = true
     }
+    ConnectionManagers.forwardClientCertificate(&manager)
     let networkFilter = try ConnectionManagers.networkFilter(manager)
     let socket = try TLSSockets.meshDownstream(serviceLeaf: MeshNames.leafSecret(chain.service))
     return .with {

@@ -38,6 +38,45 @@ enum HTTPFilters {
     try filter(rbacName, Envoy_Extensions_Filters_Http_Rbac_V3_RBAC.with { $0.rules = rules })
   }
 
+  /// Copies the caller's identity out of `x-forwarded-client-cert` into dynamic metadata
+  /// (namespace `consul`), as Consul's inbound HTTP listeners do.
+  static func clientIdentityMetadata() throws -> HTTPFilter {
+    typealias Config = Envoy_Extensions_Filters_Http_HeaderToMetadata_V3_Config
+    let pattern = ".*URI=spiffe://([^/]+.[^/]+)(?:/ap/([^/]+))?/ns/([^/]+)/dc/([^/]+)/svc/([^/;,]+).*"
+    let keys = ["trust-domain", "partition", "namespace", "datacenter", "service"]
+    return try filter(
+      "envoy.filters.http.header_to_metadata",
+      Config.with { config in
+        config.requestRules = keys.enumerated().map { index, key in
+          .with {
+            $0.header = "x-forwarded-client-cert"
+            $0.onHeaderPresent = .with {
+              $0.metadataNamespace = "consul"
+              $0.key = key
+              $0.regexValueRewrite.pattern.regex = pattern
+              $0.regexValueRewrite.substitution = "\\\(index + 1)"
+            }
+          }
+        }
+      })
+  }
+
+  /// The filters Consul puts first on gRPC connection managers: per-method stats and the
+  /// HTTP/1.1 bridge.
+  static func grpcFilters() throws -> [HTTPFilter] {
+    [
+      try filter(
+        "envoy.filters.http.grpc_stats",
+        Envoy_Extensions_Filters_Http_GrpcStats_V3_FilterConfig.with { $0.statsForAllMethods = .init(true) }),
+      try filter("envoy.filters.http.grpc_http1_bridge", Envoy_Extensions_Filters_Http_GrpcHttp1Bridge_V3_Config()),
+    ]
+  }
+
+  /// An outbound connection manager's filters: the gRPC ones for `grpc`, then the router.
+  static func upstream(protocol: String, before router: [HTTPFilter] = []) throws -> [HTTPFilter] {
+    (`protocol` == "grpc" ? try grpcFilters() : []) + router + [try self.router()]
+  }
+
   private static func filter(_ name: String, _ config: some Message) throws -> HTTPFilter {
     let any = try Google_Protobuf_Any.packing(config)
     return .with {

@@ -2,158 +2,114 @@ import ConsulCatalog
 import EnvoyAPI
 import SwiftProtobuf
 
-/// Turns a service's `service-intentions` into the gateway's HTTP RBAC rules, with Consul's
-/// precedence: an exact source beats `*`, and for a source with L7 `Permissions` the first
-/// permission whose HTTP match fits decides (none fits: the default policy).
+/// Turns the intentions for one destination into Envoy RBAC rules, as Consul's `makeRBACRules`
+/// does (`agent/xds/rbac.go`), for the sidecar's inbound side and the terminating gateway alike.
 ///
-/// Like Consul, only decisions that differ from the default policy become policies: default
-/// allow gives a DENY rule set, default deny an ALLOW rule set. A lower-precedence source
-/// excludes every higher-precedence one, so `* deny` with `api allow` still lets api in, and a
-/// permission excludes the requests an earlier permission of the same source matched.
+/// Only decisions that differ from the default policy become policies: default allow gives a
+/// DENY rule set, default deny an ALLOW rule set. Precedence is flattened, so policy order does
+/// not matter: the `*` source excludes every named source (a named intention beats the
+/// wildcard), and an L7 permission excludes the requests an earlier permission with the other
+/// action matched (the first matching permission decides). A request no permission matches falls
+/// to the default policy.
 enum IntentionsRBAC {
-  /// One source's decisions in order: an L4 source has one that matches every request.
-  struct Source {
-    var name: String
-    var rules: [(allow: Bool, match: Envoy_Config_Rbac_V3_Permission)]
-  }
+  static let layer4Policy = "consul-intentions-layer4"
+  static func layer7Policy(_ index: Int) -> String { "consul-intentions-layer7-\(index)" }
 
+  /// - Parameter http: whether the destination speaks HTTP; on a TCP destination an L7 intention
+  ///   cannot be checked and counts as a deny, as in Consul.
   static func rules(
-    intentions: JSONValue?, service: String, trustDomain: String,
-    defaultPolicy: TranslationOptions.IntentionPolicy
-  ) -> (rules: RBACRules, findings: [Finding]) {
-    let (sources, findings) = parse(intentions, service: service)
-    let exact = sources.filter { $0.name != "*" }
+    _ intentions: ServiceIntentions?, trustDomain: String, defaultPolicy: TranslationOptions.IntentionPolicy, http: Bool
+  ) -> RBACRules {
     let defaultAllows = defaultPolicy == .allow
+    // Precedence: named sources, then `*`.
+    let sources = (intentions?.sources ?? []).sorted { ($0.isWildcard ? 1 : 0, $0.name) < ($1.isWildcard ? 1 : 0, $1.name) }
+    let named = sources.filter { !$0.isWildcard }.map { principal($0.name, trustDomain) }
+    var layer4: [Principal] = []
     var policies: [String: Envoy_Config_Rbac_V3_Policy] = [:]
     for source in sources {
-      var caller = source.name == "*" ? Principal.with { $0.any = true } : principal(source.name, trustDomain)
-      if source.name == "*" && !exact.isEmpty {
-        let named = Principal.with { $0.orIds.ids = exact.map { principal($0.name, trustDomain) } }
-        caller = .with { $0.andIds.ids = [.with { $0.any = true }, .with { $0.notID = named }] }
+      var caller = principal(source.isWildcard ? nil : source.name, trustDomain)
+      if source.isWildcard && !named.isEmpty {
+        caller = .with { $0.andIds.ids = [caller] + named.map { name in .with { $0.notID = name } } }
       }
-      for (index, rule) in source.rules.enumerated() where rule.allow != defaultAllows {
-        var permission = rule.match
-        let earlier = source.rules[..<index].map(\.match)
-        if !earlier.isEmpty {
-          permission = .with {
-            $0.andRules.rules = [rule.match, .with { $0.notRule = .with { $0.orRules.rules = earlier } }]
-          }
-        }
-        let suffix = source.rules.count == 1 ? "" : "-\(index + 1)"
-        let layer = source.rules.count == 1 && rule.match.any ? "layer4" : "layer7"
-        policies["consul-intentions-\(layer)-\(source.name)\(suffix)"] = .with {
-          $0.permissions = [permission]
-          $0.principals = [caller]
-        }
+      if source.isL4 || !http {
+        // On TCP an L7 intention is a deny.
+        let allows = source.isL4 ? source.rules[0].allow : false
+        if allows != defaultAllows { layer4.append(caller) }
+        continue
+      }
+      let permissions = layer7Permissions(source.rules, defaultAllows: defaultAllows)
+      guard !permissions.isEmpty else { continue }
+      policies[layer7Policy(policies.count)] = .with {
+        $0.permissions = permissions
+        $0.principals = [caller]
       }
     }
-    let rules = RBACRules.with {
+    if !layer4.isEmpty {
+      policies[layer4Policy] = .with {
+        $0.permissions = [.with { $0.any = true }]
+        $0.principals = layer4
+      }
+    }
+    return RBACRules.with {
       $0.action = defaultAllows ? .deny : .allow
       $0.policies = policies
     }
-    return (rules, findings)
   }
 
-  /// Sources in name order; a name listed twice keeps an L4 deny if either is one (deny wins).
-  static func parse(_ intentions: JSONValue?, service: String) -> ([Source], [Finding]) {
-    var byName: [String: Source] = [:]
-    var findings: [Finding] = []
-    let everything = Envoy_Config_Rbac_V3_Permission.with { $0.any = true }
-    for entry in intentions?["Sources"]?.array ?? [] {
-      guard let name = entry["Name"]?.string, !name.isEmpty else {
-        findings.append(.warning(service, "an intention source has no Name; ignored"))
-        continue
-      }
-      var source = Source(name: name, rules: [])
-      if let action = entry["Action"]?.string?.lowercased(), action == "allow" || action == "deny" {
-        source.rules = [(action == "allow", everything)]
-      } else if let permissions = entry["Permissions"]?.array, !permissions.isEmpty {
-        for (index, permission) in permissions.enumerated() {
-          do {
-            source.rules.append(try l7Rule(permission))
-          } catch {
-            // Fail closed: a permission we cannot express denies whatever it could have matched.
-            findings.append(.warning(service, "intention from \(name), permission \(index + 1): \(error); treated as deny"))
-            source.rules.append((false, everything))
-          }
-        }
-      } else {
-        findings.append(.warning(service, "intention from \(name) has neither an allow/deny Action nor Permissions; treated as deny"))
-        source.rules = [(false, everything)]
-      }
-      if let previous = byName[name] {
-        let l4Deny = { (source: Source) in source.rules.count == 1 && !source.rules[0].allow && source.rules[0].match.any }
-        if !l4Deny(source) { source = l4Deny(previous) ? previous : source }
-        findings.append(.warning(service, "intention source \(name) is listed twice"))
-      }
-      byName[name] = source
+  /// The permissions of one source that differ from the default, each excluding what an earlier
+  /// permission with the default action already decided.
+  private static func layer7Permissions(_ rules: [IntentionRule], defaultAllows: Bool) -> [Permission] {
+    var result: [Permission] = []
+    for (index, rule) in rules.enumerated() where rule.allow != defaultAllows {
+      let earlier = rules[..<index].filter { $0.allow == defaultAllows }.map { permission($0.match) }
+      let match = permission(rule.match)
+      result.append(
+        earlier.isEmpty ? match : .with { $0.andRules.rules = [match] + earlier.map { e in .with { $0.notRule = e } } })
     }
-    return (byName.values.sorted { $0.name < $1.name }, findings)
+    return result
   }
 
-  /// One L7 permission: `Action` plus an `HTTP` match (path exact/prefix/regex, methods, headers),
-  /// all of which must hold.
-  static func l7Rule(_ permission: JSONValue) throws(CatalogError) -> (allow: Bool, match: Envoy_Config_Rbac_V3_Permission) {
-    guard let action = permission["Action"]?.string?.lowercased(), action == "allow" || action == "deny" else {
-      throw CatalogError("Action must be allow or deny")
-    }
-    guard let http = permission["HTTP"], http.object != nil else { throw CatalogError("only HTTP permissions are supported") }
-    var conditions: [Envoy_Config_Rbac_V3_Permission] = []
+  /// One L7 match as an Envoy permission; nil matches every request.
+  static func permission(_ match: HTTPMatch?) -> Permission {
+    guard let match else { return .with { $0.any = true } }
+    var parts: [Permission] = []
     func path(_ build: (inout Envoy_Type_Matcher_V3_StringMatcher) -> Void) {
-      conditions.append(.with { $0.urlPath.path = .with(build) })
+      parts.append(.with { $0.urlPath.path = .with(build) })
     }
-    if let exact = http["PathExact"]?.string, !exact.isEmpty { path { $0.exact = exact } }
-    if let prefix = http["PathPrefix"]?.string, !prefix.isEmpty { path { $0.prefix = prefix } }
-    if let regex = http["PathRegex"]?.string, !regex.isEmpty { path { $0.safeRegex.regex = regex } }
-    if let methods = http["Methods"]?.array, !methods.isEmpty {
-      conditions.append(.with {
-        $0.orRules.rules = methods.compactMap(\.string).map { method in
-          .with { $0.header = .with { $0.name = ":method"; $0.stringMatch.exact = method.uppercased() } }
+    if let exact = match.pathExact { path { $0.exact = exact } }
+    if let prefix = match.pathPrefix { path { $0.prefix = prefix } }
+    if let regex = match.pathRegex { path { $0.safeRegex.regex = regex } }
+    if !match.methods.isEmpty {
+      parts.append(.with {
+        $0.header = .with {
+          $0.name = ":method"
+          $0.stringMatch.safeRegex.regex = match.methods.joined(separator: "|")
         }
       })
     }
-    for header in http["Header"]?.array ?? [] {
-      guard let name = header["Name"]?.string, !name.isEmpty else { throw CatalogError("a header match has no Name") }
-      var matcher = Envoy_Config_Route_V3_HeaderMatcher.with { $0.name = name.lowercased() }
-      if header["Present"]?.bool == true {
-        matcher.presentMatch = true
-      } else if let value = header["Exact"]?.string {
-        matcher.stringMatch.exact = value
-      } else if let value = header["Prefix"]?.string {
-        matcher.stringMatch.prefix = value
-      } else if let value = header["Suffix"]?.string {
-        matcher.stringMatch.suffix = value
-      } else if let value = header["Regex"]?.string {
-        matcher.stringMatch.safeRegex.regex = value
-      } else {
-        throw CatalogError("header \(name) needs Present, Exact, Prefix, Suffix or Regex")
+    for header in match.headers {
+      var matcher = Envoy_Config_Route_V3_HeaderMatcher.with { $0.name = header.name }
+      switch header.test {
+      case .present: matcher.presentMatch = true
+      case .exact(let value): matcher.stringMatch.exact = value
+      case .prefix(let value): matcher.stringMatch.prefix = value
+      case .suffix(let value): matcher.stringMatch.suffix = value
+      case .regex(let value): matcher.stringMatch.safeRegex.regex = value
       }
-      matcher.invertMatch = header["Invert"]?.bool ?? false
-      conditions.append(.with { $0.header = matcher })
+      matcher.invertMatch = header.invert
+      parts.append(.with { $0.header = matcher })
     }
-    let match: Envoy_Config_Rbac_V3_Permission
-    switch conditions.count {
-    case 0: match = .with { $0.any = true }
-    case 1: match = conditions[0]
-    default: match = .with { $0.andRules.rules = conditions }
+    switch parts.count {
+    case 0: return .with { $0.any = true }
+    case 1: return parts[0]
+    default: return .with { $0.andRules.rules = parts }
     }
-    return (action == "allow", match)
   }
 
-  /// The caller's SPIFFE identity from its client certificate, in any datacenter.
-  private static func principal(_ service: String, _ trustDomain: String) -> Principal {
+  /// A caller's SPIFFE identity (nil: any service) in any datacenter, from its client certificate.
+  private static func principal(_ service: String?, _ trustDomain: String) -> Principal {
     .with {
-      $0.authenticated.principalName.safeRegex.regex =
-        "^spiffe://\(escape(trustDomain))/ns/default/dc/[^/]+/svc/\(escape(service))$"
+      $0.authenticated.principalName.safeRegex.regex = SPIFFEID.pattern(trustDomain: trustDomain, service: service)
     }
-  }
-
-  private static func escape(_ text: String) -> String {
-    var escaped = ""
-    for character in text {
-      if "\\.^$|?*+()[]{}".contains(character) { escaped.append("\\") }
-      escaped.append(character)
-    }
-    return escaped
   }
 }

@@ -4,14 +4,18 @@ import ResourceCache
 import SwiftProtobuf
 
 /// The cluster that reaches AWS Lambda's Invoke API (or the endpoint override), identical on
-/// sidecars (direct mode) and gateways, so it is encoded once and shared.
-enum LambdaCluster {
+/// sidecars (direct mode) and gateways, so it is encoded once and shared. Named like the
+/// service's mesh cluster, as Consul names the cluster it replaces.
+struct LambdaCluster: ResourceSpec {
   static let metadataNamespace = "com.amazonaws.lambda"
   static let protocolOptionsKey = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 
-  static func make(
-    name: String, function: LambdaFunction, options: TranslationOptions
-  ) throws -> Cluster {
+  var service: String
+  var function: LambdaFunction
+
+  func resource(in environment: TranslationEnvironment) throws -> EncodedResource {
+    let name = MeshNames.lambdaCluster(service, datacenter: environment.datacenter, trustDomain: environment.trustDomain)
+    let options = environment.options
     let endpoint = options.endpoint(for: function)
     var cluster = Cluster.with {
       $0.name = name
@@ -26,7 +30,7 @@ enum LambdaCluster {
     switch function.filterMode {
     case .downstream:
       // A bool: the filter ignores the string "true" and then silently forwards unsigned.
-      cluster.metadata.filterMetadata[metadataNamespace] = .with {
+      cluster.metadata.filterMetadata[Self.metadataNamespace] = .with {
         $0.fields["egress_gateway"] = .init(boolValue: true)
       }
     case .upstream:
@@ -34,12 +38,12 @@ enum LambdaCluster {
         $0.explicitHTTPConfig.httpProtocolOptions = .init()
         $0.httpFilters = [try HTTPFilters.lambda(function, endpoint: endpoint), try HTTPFilters.upstreamCodec()]
       }
-      cluster.typedExtensionProtocolOptions = [protocolOptionsKey: try .packing(protocolOptions)]
+      cluster.typedExtensionProtocolOptions = [Self.protocolOptionsKey: try .packing(protocolOptions)]
     }
     if endpoint.usesTLS {
       cluster.transportSocket = try TLSSockets.upstream(verifyingHost: endpoint.host, caBundle: options.caBundlePath)
     }
-    return cluster
+    return try EncodedResource(cluster)
   }
 }
 

@@ -1,3 +1,4 @@
+import ConsulCatalog
 import EnvoyAPI
 import ResourceCache
 import SwiftProtobuf
@@ -20,9 +21,9 @@ enum TLSSockets {
       })
   }
 
-  /// mTLS from a sidecar to the gateway that fronts `target`: presents the caller's leaf,
-  /// expects the target's SPIFFE identity, asks for the target's SNI.
-  static func meshUpstream(callerLeaf: String, sni: String, expectedSPIFFE: String) throws
+  /// mTLS from a sidecar to a mesh destination (its sidecars, or the gateway that fronts it):
+  /// presents the caller's leaf, expects the destination's SPIFFE identity, asks for its SNI.
+  static func meshUpstream(callerLeaf: String, sni: String, expected: SPIFFEID) throws
     -> Envoy_Config_Core_V3_TransportSocket
   {
     try .tls(
@@ -32,19 +33,20 @@ enum TLSSockets {
         $0.commonTlsContext.combinedValidationContext = .with {
           $0.defaultValidationContext.matchTypedSubjectAltNames = [.with {
             $0.sanType = .uri
-            $0.matcher.exact = expectedSPIFFE
+            $0.matcher.exact = expected.description
           }]
           $0.validationContextSdsSecretConfig = sds(MeshNames.rootsSecret)
         }
       })
   }
 
-  /// The gateway side: presents the linked service's leaf and requires a client certificate
-  /// signed by the mesh roots.
-  static func meshDownstream(serviceLeaf: String) throws -> Envoy_Config_Core_V3_TransportSocket {
+  /// The receiving side (public listener, gateway chain): presents the service's leaf and
+  /// requires a client certificate signed by the mesh roots.
+  static func meshDownstream(serviceLeaf: String, alpn: [String] = []) throws -> Envoy_Config_Core_V3_TransportSocket {
     try .tls(
       DownstreamTLSContext.with {
         $0.commonTlsContext.tlsCertificateSdsSecretConfigs = [sds(serviceLeaf)]
+        $0.commonTlsContext.alpnProtocols = alpn
         $0.commonTlsContext.validationContextSdsSecretConfig = sds(MeshNames.rootsSecret)
         $0.requireClientCertificate = .init(true)
       })

@@ -65,7 +65,7 @@ struct CertificateBindingAuthorizer: StreamAuthorizer {
   func denial(nodeID: String, credentials: StreamCredentials) async -> String? {
     guard credentials.hasClientCertificate else { return "no client certificate" }
     guard let service = pipeline.identity(ofProxy: nodeID) else { return "no proxy \(nodeID) in the catalog" }
-    let names = credentials.certificateServices
+    let names = credentials.certificateURIs.compactMap { SPIFFEID(uri: $0)?.service }
     guard names.contains(service) else {
       return names.isEmpty
         ? "the client certificate carries no SPIFFE service identity"

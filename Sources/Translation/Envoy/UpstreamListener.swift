@@ -1,0 +1,71 @@
+import ConsulCatalog
+import EnvoyAPI
+import ResourceCache
+import SwiftProtobuf
+
+/// What a sidecar does with a connection for one upstream, on its own listener or on a
+/// transparent proxy's filter chain. Stat prefixes are Consul's `upstream.<svc>.default.default.<dc>`.
+enum UpstreamFilter: Hashable {
+  /// `tcp_proxy` to the cluster.
+  case tcp(cluster: String)
+  /// A connection manager whose route arrives over RDS under `route` (the upstream's id).
+  case http(protocol: String, route: String)
+  /// Direct Lambda: `aws_lambda` before the router (downstream mode), the route inline as in
+  /// Consul, `strip_any_host_port` because a port in Host would break the signature.
+  case lambda(LambdaFunction, cluster: String, route: String)
+
+  func networkFilter(service: String, environment: TranslationEnvironment) throws -> NetworkFilter {
+    let statPrefix = MeshNames.statPrefix(service, datacenter: environment.datacenter)
+    switch self {
+    case .tcp(let cluster):
+      return try NetworkFilters.tcpProxy(statPrefix: statPrefix, cluster: cluster)
+    case .http(let proto, let route):
+      return try ConnectionManagers.networkFilter(
+        ConnectionManagers.manager(
+          statPrefix: statPrefix, protocol: proto, routes: .rds(route), filters: try HTTPFilters.upstream(protocol: proto)))
+    case .lambda(let function, let cluster, let route):
+      let lambda = function.filterMode == .downstream
+        ? [try HTTPFilters.lambda(function, endpoint: environment.options.endpoint(for: function))] : []
+      var manager = ConnectionManagers.manager(
+        statPrefix: statPrefix, protocol: "http",
+        routes: .inline(
+          ConnectionManagers.routes(
+            name: route, virtualHost: MeshNames.filterName(service, datacenter: environment.datacenter), cluster: cluster)),
+        filters: try HTTPFilters.upstream(protocol: "http", before: lambda))
+      manager.stripAnyHostPort = true
+      return try ConnectionManagers.networkFilter(manager)
+    }
+  }
+}
+
+/// An explicit upstream's listener, `<id>:<bind-address>:<port>`, where the local application
+/// connects to reach the service.
+struct UpstreamListener: ResourceSpec {
+  var id: String
+  var service: String
+  var address: String
+  var port: Int
+  var filter: UpstreamFilter
+
+  func resource(in environment: TranslationEnvironment) throws -> EncodedResource {
+    let networkFilter = try filter.networkFilter(service: service, environment: environment)
+    return try EncodedResource(
+      Listener.with {
+        $0.name = MeshNames.upstreamListener(id, address: address, port: port)
+        $0.address = .socket(address, port)
+        $0.trafficDirection = .outbound
+        $0.filterChains = [.with { $0.filters = [networkFilter] }]
+      })
+  }
+}
+
+/// The route of an HTTP upstream (RDS, named after the upstream's id): everything to the
+/// service's cluster.
+struct UpstreamRoute: ResourceSpec {
+  var id: String
+  var cluster: String
+
+  func resource(in environment: TranslationEnvironment) throws -> EncodedResource {
+    try EncodedResource(ConnectionManagers.routes(name: id, virtualHost: id, cluster: cluster, validateClusters: true))
+  }
+}
