@@ -9,7 +9,10 @@ struct CommandLineTests {
 
   @Test("envoy-configs/ bootstraps are what `lambda-xds bootstrap` prints, and Envoy accepts them")
   func shippedBootstraps() throws {
-    for (node, admin) in [("api-sidecar-proxy", "127.0.0.1:19000"), ("terminating-gateway", "127.0.0.1:19001")] {
+    for (node, admin) in [
+      ("api-sidecar-proxy", "127.0.0.1:19000"), ("terminating-gateway", "127.0.0.1:19001"),
+      ("web-sidecar-proxy", "127.0.0.1:19002"), ("db-sidecar-proxy", "127.0.0.1:19003"),
+    ] {
       let file = EnvoyProcess.projectRoot.appendingPathComponent("envoy-configs/\(node).json")
       let printed = try LambdaXDSProcess.run([
         "bootstrap", "--node-id", node, "--xds-address", "127.0.0.1:18000", "--admin-address", admin,
@@ -39,15 +42,15 @@ struct CommandLineTests {
     let yaml = try LambdaXDSProcess.run(["dump", "--catalog-file", Self.example, "--node-id", "api-sidecar-proxy", "--format", "yaml"])
     #expect(yaml.status == 0 && yaml.stdout.contains("egress_gateway: true"))
 
-    for node in ["api-sidecar-proxy", "terminating-gateway"] {
+    for node in ["api-sidecar-proxy", "terminating-gateway", "web-sidecar-proxy", "db-sidecar-proxy"] {
       let bootstrap = try LambdaXDSProcess.run(["dump", "--catalog-file", Self.example, "--node-id", node, "--as-bootstrap"])
       #expect(bootstrap.status == 0)
       #expect(try EnvoyProcess.validate(bootstrapJSON: bootstrap.stdout, name: "dump-\(node)") == nil)
     }
 
-    let unknown = try LambdaXDSProcess.run(["dump", "--catalog-file", Self.example, "--node-id", "web-sidecar-proxy"])
+    let unknown = try LambdaXDSProcess.run(["dump", "--catalog-file", Self.example, "--node-id", "nobody-sidecar-proxy"])
     #expect(unknown.status == 1)
-    #expect(unknown.stderr.contains("known proxies: api-sidecar-proxy, terminating-gateway"))
+    #expect(unknown.stderr.contains("known proxies: api-sidecar-proxy, db-sidecar-proxy, terminating-gateway, web-sidecar-proxy"))
   }
 
   @Test("check: the example is clean; a broken catalog lists every problem and exits 1")
@@ -110,7 +113,7 @@ struct CommandLineTests {
     let view = try EnvoyConfigView(json: dump.stdout)
     #expect(view.listeners.keys.contains { $0.hasPrefix("authentication:") })
     let unknown = try LambdaXDSProcess.run(["dump", "--server", server.adminURL, "--node-id", "nobody"])
-    #expect(unknown.status == 1 && unknown.stderr.contains("known: api-sidecar-proxy, terminating-gateway"))
+    #expect(unknown.status == 1 && unknown.stderr.contains("known: api-sidecar-proxy, db-sidecar-proxy, terminating-gateway, web-sidecar-proxy"))
   }
 
   @Test("xDS over mutual TLS: served only with a client certificate for the proxy's own service")

@@ -4,42 +4,65 @@ import Foundation
 #endif
 import TestSupport
 
-/// The example mesh on 127.0.0.1, for real: the Lambda stand-in, `lambda-xds serve` on a copy of
-/// envoy-configs/catalog.json (ports made free), an Envoy sidecar for `api` holding credentials A
-/// and an Envoy terminating gateway holding credentials B.
+/// The example mesh on 127.0.0.1, for real: the Lambda stand-in, the local applications of web,
+/// api and db, `lambda-xds serve` on a copy of envoy-configs/catalog.json (every port made free),
+/// an Envoy sidecar for `api` holding credentials A, an Envoy terminating gateway holding
+/// credentials B, and on request Envoy sidecars for `web` and `db`.
 final class MeshDeployment: @unchecked Sendable {
   static let sidecarKey = "AKIDSIDECAREXAMPLE"
   static let gatewayKey = "AKIDGATEWAYEXAMPLE"
   static let secrets = [sidecarKey: "sidecar/K7MDENG+bPxRfiCYEXAMPLEKEY", gatewayKey: "gateway/K7MDENG+bPxRfiCYEXAMPLEKEY"]
+  static let trustDomain = "11111111-2222-3333-4444-555555555555.consul"
 
   let catalogFile: URL
   /// Where `serve` keeps its dev CA (`--data-dir`).
   var dataDirectory: URL { catalogFile.deletingLastPathComponent().appendingPathComponent("data") }
   /// In Consul mode, the simulator the catalog was loaded into (the file is then only the source).
   let consul: ConsulSimulator?
+  /// Each upstream's local bind port by upstream name, `gateway` for the gateway's port and
+  /// `<node id>` for each sidecar's public listener port.
   let ports: [String: Int]
+  let apps: [String: MeshApp]
   let standIn: LambdaStandIn
   let server: LambdaXDSProcess
   let sidecar: EnvoyProcess
   let gateway: EnvoyProcess
+  /// With `meshSidecars`: the Envoys of web and db.
+  let web: EnvoyProcess?
+  let db: EnvoyProcess?
 
   /// - Parameters:
-  ///   - sidecarDelta: run the sidecar's ADS stream in delta mode.
+  ///   - sidecarDelta: run the api sidecar's ADS stream in delta mode.
   ///   - consulMode: load the catalog into the Consul simulator and point the server at it.
-  static func start(sidecarDelta: Bool = false, consulMode: Bool = false) async throws -> MeshDeployment {
+  ///   - meshSidecars: also start the sidecars of web and db.
+  static func start(sidecarDelta: Bool = false, consulMode: Bool = false, meshSidecars: Bool = false) async throws
+    -> MeshDeployment
+  {
     let directory = testRunDirectory.appendingPathComponent("mesh-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let catalogFile = directory.appendingPathComponent("catalog.json")
-    let ports = ["authentication": freePort(), "payments": freePort(), "gateway": freePort()]
+    var apps: [String: MeshApp] = [:]
+    for name in ["api", "web", "db"] { apps[name] = try MeshApp.start(name: name) }
+    var ports: [String: Int] = [:]
     try rewrite(EnvoyProcess.projectRoot.appendingPathComponent("envoy-configs/catalog.json"), to: catalogFile) { document in
       document.registrations = document.registrations.map { registration in
         var registration = registration
         var service = registration["Service"] as! [String: Any]
-        if service["Kind"] as? String == "terminating-gateway" { service["Port"] = ports["gateway"] }
+        let id = service["ID"] as! String
+        if let app = apps[id] { service["Port"] = app.port }
+        if service["Kind"] as? String == "terminating-gateway" {
+          ports["gateway"] = freePort()
+          service["Port"] = ports["gateway"]
+        }
         if var proxy = service["Proxy"] as? [String: Any] {
-          proxy["Upstreams"] = (proxy["Upstreams"] as! [[String: Any]]).map { upstream in
+          ports[id] = freePort()
+          service["Port"] = ports[id]
+          proxy["LocalServicePort"] = apps[proxy["DestinationServiceName"] as! String]?.port
+          proxy["Upstreams"] = (proxy["Upstreams"] as? [[String: Any]] ?? []).map { upstream in
             var upstream = upstream
-            upstream["LocalBindPort"] = ports[upstream["DestinationName"] as! String]
+            let name = upstream["DestinationName"] as! String
+            ports[name] = freePort()
+            upstream["LocalBindPort"] = ports[name]
             return upstream
           }
           service["Proxy"] = proxy
@@ -57,52 +80,63 @@ final class MeshDeployment: @unchecked Sendable {
       source = ["--consul-address", consul!.address]
     }
     let server = try await LambdaXDSProcess.serve(source + ["--lambda-endpoint", standIn.url])
-    func credentials(_ key: String) -> [String: String] {
-      ["AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secrets[key]!]
+    func envoy(_ name: String, _ node: String, key: String? = nil) async throws -> EnvoyProcess {
+      let credentials = key.map { ["AWS_ACCESS_KEY_ID": $0, "AWS_SECRET_ACCESS_KEY": secrets[$0]!] } ?? [:]
+      let extra = sidecarDelta && node == "api-sidecar-proxy" ? ["--delta"] : []
+      return try await EnvoyProcess.start(
+        name: name, bootstrapJSON: try server.bootstrap(nodeID: node, extra: extra), environment: credentials)
     }
-    let sidecar = try await EnvoyProcess.start(
-      name: "sidecar", bootstrapJSON: try server.bootstrap(nodeID: "api-sidecar-proxy", extra: sidecarDelta ? ["--delta"] : []),
-      environment: credentials(sidecarKey))
-    let gateway = try await EnvoyProcess.start(
-      name: "gateway", bootstrapJSON: try server.bootstrap(nodeID: "terminating-gateway"), environment: credentials(gatewayKey))
     return MeshDeployment(
-      catalogFile: catalogFile, consul: consul, ports: ports, standIn: standIn, server: server, sidecar: sidecar,
-      gateway: gateway)
+      catalogFile: catalogFile, consul: consul, ports: ports, apps: apps, standIn: standIn, server: server,
+      sidecar: try await envoy("sidecar", "api-sidecar-proxy", key: sidecarKey),
+      gateway: try await envoy("gateway", "terminating-gateway", key: gatewayKey),
+      web: meshSidecars ? try await envoy("web", "web-sidecar-proxy") : nil,
+      db: meshSidecars ? try await envoy("db", "db-sidecar-proxy") : nil)
   }
 
   private init(
-    catalogFile: URL, consul: ConsulSimulator?, ports: [String: Int], standIn: LambdaStandIn, server: LambdaXDSProcess,
-    sidecar: EnvoyProcess, gateway: EnvoyProcess
+    catalogFile: URL, consul: ConsulSimulator?, ports: [String: Int], apps: [String: MeshApp], standIn: LambdaStandIn,
+    server: LambdaXDSProcess, sidecar: EnvoyProcess, gateway: EnvoyProcess, web: EnvoyProcess?, db: EnvoyProcess?
   ) {
     self.catalogFile = catalogFile
     self.consul = consul
     self.ports = ports
+    self.apps = apps
     self.standIn = standIn
     self.server = server
     self.sidecar = sidecar
     self.gateway = gateway
+    self.web = web
+    self.db = db
   }
 
   func stop() {
-    sidecar.stop()
-    gateway.stop()
+    for envoy in [sidecar, gateway, web, db] { envoy?.stop() }
     server.stop()
     standIn.stop()
+    for app in apps.values { app.stop() }
     consul?.stop()
   }
 
   /// What the application does: a request to an upstream's local bind port.
-  func call(_ upstream: String, path: String = "/", body: String = #"{"hello":"world"}"#) async throws
-    -> (status: Int, headers: [String: String], body: String)
+  func call(_ upstream: String, path: String = "/", body: String = #"{"hello":"world"}"#, method: String = "POST")
+    async throws -> (status: Int, headers: [String: String], body: String)
   {
     var request = URLRequest(url: URL(string: "http://127.0.0.1:\(ports[upstream]!)\(path)")!)
-    request.httpMethod = "POST"
+    request.httpMethod = method
     request.setValue("application/json", forHTTPHeaderField: "content-type")
     // A new connection each time: a listener update applies to new connections at once, while
     // old ones drain (see ARCHITECTURE.md).
     request.setValue("close", forHTTPHeaderField: "connection")
-    request.httpBody = Data(body.utf8)
+    if method != "GET" { request.httpBody = Data(body.utf8) }
     return try await HTTP.exchange(request)
+  }
+
+  /// A request through an upstream to a mesh service's application: its answer, or nil when the
+  /// mesh refused (any status but 200, or the connection closed).
+  func meshCall(_ upstream: String, path: String = "/") async -> (status: Int, answer: MeshApp.Answer?) {
+    guard let response = try? await call(upstream, path: path, method: "GET") else { return (-1, nil) }
+    return (response.status, try? JSONDecoder().decode(MeshApp.Answer.self, from: Data(response.body.utf8)))
   }
 
   /// Who signed the function's answer (the stand-in reports it in every answer).
@@ -136,6 +170,16 @@ final class MeshDeployment: @unchecked Sendable {
         var entry = entry
         change(&entry)
         return entry
+      }
+    }
+
+    /// Changes the registration of a service id.
+    mutating func registration(_ id: String, _ change: (inout [String: Any]) -> Void) {
+      registrations = registrations.map { registration in
+        guard (registration["Service"] as? [String: Any])?["ID"] as? String == id else { return registration }
+        var registration = registration
+        change(&registration)
+        return registration
       }
     }
   }

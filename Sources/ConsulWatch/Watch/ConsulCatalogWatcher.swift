@@ -17,7 +17,9 @@ public struct ConsulCatalogWatcher: Sendable {
   public var wait: Duration = .seconds(300)
   public var logger: Logger
 
-  public static let configKinds = ["service-defaults", "terminating-gateway", "service-intentions", "proxy-defaults"]
+  public static let configKinds = [
+    "service-defaults", "terminating-gateway", "service-intentions", "proxy-defaults", "mesh",
+  ]
 
   public init(client: ConsulClient, datacenter: String, logger: Logger) {
     self.client = client
