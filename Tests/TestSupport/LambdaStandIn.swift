@@ -17,13 +17,18 @@ public final class LambdaStandIn: @unchecked Sendable {
   private let process: Process
 
   /// - Parameter credentials: access key id -> secret, the pairs whose signatures verify.
-  public static func start(credentials: [String: String]) throws -> LambdaStandIn {
+  /// - Parameter host: the address it listens on.
+  public static func start(credentials: [String: String], host: String = "127.0.0.1") throws -> LambdaStandIn {
     let arguments = credentials.sorted { $0.key < $1.key }.flatMap { ["--credential", "\($0.key):\($0.value)"] }
-    let (process, port) = try PythonServer.start(script: "Tests/simulators/lambda_standin.py", arguments: arguments)
-    return LambdaStandIn(port: port, process: process)
+    let (process, port) = try PythonServer.start(
+      script: "Tests/simulators/lambda_standin.py", arguments: arguments + ["--host", host])
+    return LambdaStandIn(host: host, port: port, process: process)
   }
 
-  private init(port: Int, process: Process) {
+  public let host: String
+
+  private init(host: String, port: Int, process: Process) {
+    self.host = host
     self.port = port
     self.process = process
   }
@@ -32,7 +37,7 @@ public final class LambdaStandIn: @unchecked Sendable {
 
   public func stop() { stopChild(process) }
 
-  public var url: String { "http://127.0.0.1:\(port)" }
+  public var url: String { "http://\(host):\(port)" }
 
   public func invocations() async throws -> [Invocation] {
     let (_, body) = try await HTTP.get("\(url)/_standin/invocations")

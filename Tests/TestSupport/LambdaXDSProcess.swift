@@ -3,6 +3,7 @@ public import Foundation
 /// The `lambda-xds` executable run as a user runs it (built by `swift build`, which
 /// scripts/test.sh runs before `swift test`).
 public final class LambdaXDSProcess: @unchecked Sendable {
+  public let xdsHost: String
   public let xdsPort: Int
   public let adminPort: Int
   public let logFile: URL
@@ -23,9 +24,9 @@ public final class LambdaXDSProcess: @unchecked Sendable {
     try ChildRun.run(try binary(), arguments)
   }
 
-  /// Starts `lambda-xds serve` with `arguments` plus `--xds-address` and `--admin-address`, and
-  /// waits until it listens.
-  public static func serve(_ arguments: [String]) async throws -> LambdaXDSProcess {
+  /// Starts `lambda-xds serve` with `arguments` plus `--xds-address` (on `xdsHost`) and
+  /// `--admin-address`, and waits until it listens.
+  public static func serve(_ arguments: [String], xdsHost: String = "127.0.0.1") async throws -> LambdaXDSProcess {
     let port = freePort()
     let adminPort = freePort()
     let directory = testRunDirectory.appendingPathComponent("lambda-xds-\(UUID().uuidString.prefix(8))")
@@ -34,13 +35,13 @@ public final class LambdaXDSProcess: @unchecked Sendable {
     FileManager.default.createFile(atPath: log.path, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try binary())
-    process.arguments = ["serve", "--xds-address", "127.0.0.1:\(port)", "--admin-address", "127.0.0.1:\(adminPort)"] + arguments
+    process.arguments = ["serve", "--xds-address", "\(xdsHost):\(port)", "--admin-address", "127.0.0.1:\(adminPort)"] + arguments
     let handle = try FileHandle(forWritingTo: log)
     process.standardOutput = handle
     process.standardError = handle
     try process.run()
     try recordPID(process.processIdentifier)
-    let server = LambdaXDSProcess(xdsPort: port, adminPort: adminPort, logFile: log, process: process)
+    let server = LambdaXDSProcess(xdsHost: xdsHost, xdsPort: port, adminPort: adminPort, logFile: log, process: process)
     try await eventually("lambda-xds serve listening", timeout: 30) {
       guard process.isRunning else { throw EnvoyError("lambda-xds serve exited: \(server.log)") }
       return server.log.contains("xDS server listening") && server.log.contains("admin API listening")
@@ -48,7 +49,8 @@ public final class LambdaXDSProcess: @unchecked Sendable {
     return server
   }
 
-  private init(xdsPort: Int, adminPort: Int, logFile: URL, process: Process) {
+  private init(xdsHost: String, xdsPort: Int, adminPort: Int, logFile: URL, process: Process) {
+    self.xdsHost = xdsHost
     self.xdsPort = xdsPort
     self.adminPort = adminPort
     self.logFile = logFile
@@ -64,9 +66,10 @@ public final class LambdaXDSProcess: @unchecked Sendable {
   public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
   /// The bootstrap `lambda-xds bootstrap` prints for a node pointed at this server.
-  public func bootstrap(nodeID: String, extra: [String] = []) throws -> String {
+  /// - Parameter adminAddress: where that Envoy's admin endpoint listens (port 0: Envoy picks).
+  public func bootstrap(nodeID: String, extra: [String] = [], adminAddress: String = "127.0.0.1:0") throws -> String {
     let result = try Self.run(
-      ["bootstrap", "--node-id", nodeID, "--xds-address", "127.0.0.1:\(xdsPort)", "--admin-address", "127.0.0.1:0"] + extra)
+      ["bootstrap", "--node-id", nodeID, "--xds-address", "\(xdsHost):\(xdsPort)", "--admin-address", adminAddress] + extra)
     guard result.status == 0 else { throw EnvoyError("bootstrap failed: \(result.stderr)") }
     return result.stdout
   }

@@ -16,8 +16,10 @@ public final class MeshApp: @unchecked Sendable {
   public let port: Int
   private let process: Process
 
-  public static func start(name: String) throws -> MeshApp {
-    let (process, port) = try PythonServer.start(script: "Tests/simulators/mesh_app.py", arguments: ["--name", name])
+  /// - Parameter host: the address it listens on.
+  public static func start(name: String, host: String = "127.0.0.1") throws -> MeshApp {
+    let (process, port) = try PythonServer.start(
+      script: "Tests/simulators/mesh_app.py", arguments: ["--name", name, "--host", host])
     return MeshApp(name: name, port: port, process: process)
   }
 
