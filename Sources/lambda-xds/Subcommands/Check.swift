@@ -4,11 +4,14 @@ import Translation
 
 struct Check: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Report every Lambda registration problem in the catalog; exit 1 when any is an error.",
+    abstract: "Report every problem lambda-xds finds in the catalog; exit 1 when any is an error.",
     discussion: """
-      Reports invalid ARNs, a region that contradicts the ARN, misspelled legacy Meta keys,
-      unknown invocation modes, Protocol other than http, gateways linked without a healthy
-      instance, intentions that direct calls cannot enforce, and per-proxy problems.
+      Lambda services: invalid ARNs, a region that contradicts the ARN, misspelled legacy Meta
+      keys, unknown invocation modes, Protocol other than http, gateways linked without a healthy
+      instance, intentions that direct calls cannot enforce. Sidecars: registrations without a
+      port or with an unreadable LocalServicePort, upstreams whose destination has no (healthy)
+      instance, two upstreams on one port, a protocol conflict between caller and destination,
+      services reachable in transparent-proxy mode without a virtual IP, unreadable Config values.
 
       Examples:
         lambda-xds check --catalog-file envoy-configs/catalog.json
@@ -25,7 +28,10 @@ struct Check: AsyncParsableCommand {
     let result = Translator(options: try translation.options()).translate(catalog, certificates: mesh)
     let lines = result.report
     let valid = result.plan.routes.values.filter { $0.function != nil }.count
-    print("\(result.plan.routes.count) Lambda services (\(valid) configured), \(result.proxies.count) proxies")
+    let sidecars = result.proxies.values.filter { $0.kind == .connectProxy }.count
+    print(
+      "\(result.plan.routes.count) Lambda services (\(valid) configured), \(result.proxies.count) proxies"
+        + " (\(sidecars) sidecars, \(result.proxies.count - sidecars) gateways)")
     for line in lines { print(line) }
     if result.hasErrors { throw ExitCode.failure }
     if lines.isEmpty { print("no problems found") }
