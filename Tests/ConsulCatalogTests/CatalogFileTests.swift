@@ -8,14 +8,17 @@ struct CatalogFileTests {
   static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("envoy-configs/catalog.json").path
 
-  @Test("the shipped example: a sidecar with a direct and a gated Lambda upstream, both forms")
+  @Test("the shipped example: api with a direct and a gated Lambda upstream (both forms) and db; web calls api")
   func example() throws {
     let catalog = try CatalogFile.snapshot(contentsOf: Self.example)
     #expect(catalog.rejectedObjects.isEmpty)
     #expect(catalog.datacenter == "dc1")
-    #expect(Set(catalog.proxies.keys) == ["api-sidecar-proxy", "terminating-gateway"])
+    #expect(Set(catalog.proxies.keys) == ["api-sidecar-proxy", "web-sidecar-proxy", "db-sidecar-proxy", "terminating-gateway"])
     let sidecar = try #require(catalog.instances["api-sidecar-proxy"]?.proxy)
-    #expect(sidecar.upstreams.map(\.destinationName) == ["authentication", "payments"])
+    #expect(sidecar.upstreams.map(\.destinationName) == ["authentication", "payments", "db"])
+    #expect(sidecar.problems.isEmpty && sidecar.localServicePort == 8080)
+    #expect(catalog.resolved(sidecar).protocol == "http" && catalog.serviceProtocol("db") == "tcp")
+    #expect(catalog.connectEndpointsByService["api"]?.map(\.id) == ["api-sidecar-proxy"])
     #expect(sidecar.upstreams.allSatisfy { $0.localBindAddress == "127.0.0.1" })
     #expect(catalog.lambdas["authentication"]?.source == .envoyExtension)
     #expect(catalog.lambdas["payments"]?.source == .legacyMeta)
