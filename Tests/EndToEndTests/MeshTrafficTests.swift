@@ -73,4 +73,26 @@ struct MeshTrafficTests {
     try mesh.editCatalog { $0.entry("service-intentions", "db") { $0["Sources"] = [["Name": "api", "Action": "allow"]] } }
     try await eventually("api may connect again", timeout: 10) { await mesh.meshCall("db").status == 200 }
   }
+
+  @Test("Consul mode: the same mesh from the Consul simulator's health view; a check turning critical there reaches api's Envoy")
+  func consulMode() async throws {
+    let mesh = try await MeshDeployment.start(consulMode: true, meshSidecars: true)
+    defer { mesh.stop() }
+    let consul = try #require(mesh.consul)
+    let answer = try await poll("api answers web", timeout: 30) { () -> MeshApp.Answer? in
+      let response = await mesh.meshCall("api")
+      return response.status == 200 ? response.answer : nil
+    }
+    #expect(answer.caller == Self.web)
+    try await eventually("db answers api", timeout: 30) { await mesh.meshCall("db").status == 200 }
+    // Re-register db's sidecar with a critical check, as Consul's agent would report it.
+    let document = try JSONSerialization.jsonObject(with: Data(contentsOf: mesh.catalogFile)) as! [String: Any]
+    var registration = (document["registrations"] as! [[String: Any]]).first {
+      ($0["Service"] as? [String: Any])?["ID"] as? String == "db-sidecar-proxy"
+    }!
+    registration["Checks"] = [["CheckID": "db-sidecar-alive", "Status": "critical", "ServiceID": "db-sidecar-proxy"]]
+    try await consul.put("/v1/catalog/register", json: String(decoding: try JSONSerialization.data(withJSONObject: registration), as: UTF8.self))
+    try await eventually("db is refused once critical", timeout: 10) { await mesh.meshCall("db").status != 200 }
+    #expect(await mesh.meshCall("api").status == 200, "other upstreams are untouched")
+  }
 }
