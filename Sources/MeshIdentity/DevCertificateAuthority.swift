@@ -91,6 +91,26 @@ public struct DevCertificateAuthority: Sendable {
   }
 }
 
+extension DevCertificateAuthority {
+  /// A leaf kept from an earlier run, if this CA signed it for the service's identity in
+  /// `datacenter` and `keyPEM` is its key; nil otherwise (it is then issued anew).
+  public func restore(certificatePEM: String, keyPEM: String, service: String, datacenter: String) -> IssuedLeaf? {
+    guard let certificate = try? Certificate(pemEncoded: certificatePEM),
+      let key = try? P256.Signing.PrivateKey(pemRepresentation: keyPEM),
+      certificate.publicKey == Certificate.PublicKey(key.publicKey),
+      certificate.issuer == rootCertificate.subject,
+      rootCertificate.publicKey.isValidSignature(certificate.signature, for: certificate),
+      let names = try? certificate.extensions.subjectAlternativeNames,
+      Array(names) == [
+        .uniformResourceIdentifier(SPIFFEID(trustDomain: trustDomain, datacenter: datacenter, service: service).description)
+      ]
+    else { return nil }
+    return IssuedLeaf(
+      leaf: MeshCertificates.Leaf(certificatePEM: certificatePEM, privateKeyPEM: keyPEM),
+      serial: certificate.serialNumber.description, notAfter: certificate.notValidAfter)
+  }
+}
+
 /// A leaf and when it must be replaced.
 public struct IssuedLeaf: Sendable, Equatable {
   public var leaf: MeshCertificates.Leaf

@@ -10,9 +10,13 @@ import Testing
 @Suite("Consul catalog watcher", .serialized)
 struct ConsulCatalogWatcherTests {
   /// Runs a watcher against a fresh simulator and hands the test what it published.
-  /// - Parameter preload: a catalog file loaded into the simulator before the watcher starts.
+  /// - Parameters:
+  ///   - preload: a catalog file loaded into the simulator before the watcher starts.
+  ///   - wait: the blocking queries' `wait`.
+  ///   - checkInterval: how often the health monitor checks a Consul that seems up.
   func withWatcher(
     token: String? = nil, clientToken: String? = nil, simulatorArguments: [String] = [], preload: String? = nil,
+    wait: Duration = .seconds(5), checkInterval: Duration = .seconds(5),
     _ body: @Sendable (ConsulSimulator, Recorder<CatalogSnapshot>, Recorder<ConsulError>) async throws -> Void
   ) async throws {
     let simulator = try await ConsulSimulator.start(token: token, arguments: simulatorArguments)
@@ -24,8 +28,10 @@ struct ConsulCatalogWatcherTests {
     let http = try ConsulClient.makeHTTPClient(config)
     var logger = Logger(label: "consul-watch-test")
     logger.logLevel = .critical
-    var watcher = ConsulCatalogWatcher(client: ConsulClient(config: config, http: http), datacenter: "dc1", logger: logger)
-    watcher.wait = .seconds(5)
+    let health = ConsulHealth(checkInterval: checkInterval, logger: logger)
+    var watcher = ConsulCatalogWatcher(
+      client: ConsulClient(config: config, http: http, health: health), datacenter: "dc1", logger: logger)
+    watcher.wait = wait
     let published = Recorder<CatalogSnapshot>()
     let errors = Recorder<ConsulError>()
     do {
@@ -109,14 +115,43 @@ struct ConsulCatalogWatcherTests {
     }
   }
 
-  @Test("an index that goes backwards is handled")
+  @Test("an index that goes backwards: the monitor notices long before any blocking query times out; no change is lost")
   func indexReset() async throws {
-    try await withWatcher { simulator, published, _ in
-      try await simulator.load(catalogFile: CatalogFileTests.example)
+    // Blocking queries wait 60 s: only the monitor's check (every second here) can notice in time.
+    try await withWatcher(preload: CatalogFileTests.example, wait: .seconds(60), checkInterval: .seconds(1)) { simulator, published, _ in
       try await eventually("the first snapshot") { published.items.last?.lambdas.count == 2 }
       try await simulator.put("/_sim/faults", json: #"{"reset_index": 2}"#)
+      let reset = ContinuousClock.now
       try await simulator.put("/v1/catalog/register", json: #"{"Node":"n4","Service":{"Service":"after-reset"}}"#)
-      try await eventually("the change after the reset", timeout: 15) { published.items.last?.instances["after-reset"] != nil }
+      try await eventually("the change after the reset", timeout: 10) { published.items.last?.instances["after-reset"] != nil }
+      print("an index reset, then a change: in the snapshot after \(ContinuousClock.now - reset)")
+      #expect(published.items.last?.lambdas.count == 2, "nothing lost")
+    }
+  }
+
+  @Test(
+    "recovery is coordinated: a change made as Consul returns arrives within about a second, whatever the outage",
+    arguments: ["error_seconds", "refuse_seconds", "hang_seconds"])
+  func coordinatedRecovery(fault: String) async throws {
+    try await withWatcher(preload: CatalogFileTests.example, wait: .seconds(60), checkInterval: .seconds(1)) { simulator, published, _ in
+      try await eventually("the first snapshot") { published.items.last?.lambdas.count == 2 }
+      let count = published.items.count
+      try await simulator.put("/_sim/faults", json: #"{"\#(fault)": 6}"#)
+      let outage = ContinuousClock.now
+      // Past the outage, Consul answers again: make a change at once.
+      try await eventually("Consul answers again", timeout: 20) {
+        guard ContinuousClock.now - outage > .seconds(6) else { return false }
+        return (try? await simulator.put(
+          "/v1/catalog/register", json: #"{"Node":"n6","Service":{"Service":"after-outage"}}"#)) != nil
+      }
+      let changed = ContinuousClock.now
+      try await eventually("the change after the outage", timeout: 10) { published.items.last?.instances["after-outage"] != nil }
+      let took = ContinuousClock.now - changed
+      print("\(fault) for 6 s, then a change: in the snapshot after \(took)")
+      #expect(took < .seconds(2), "\(fault): \(took)")
+      #expect(published.items[(count - 1)...].allSatisfy { $0.lambdas.count == 2 }, "never an emptied catalog")
+      let requests = try await simulator.requestCounts()
+      print("\(fault): probes of /v1/status/leader so far: \(requests["/v1/status/leader"] ?? 0)")
     }
   }
 

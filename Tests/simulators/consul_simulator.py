@@ -4,8 +4,10 @@
 Serves the endpoints lambda-xds watches with Consul's JSON shapes and headers and real
 blocking-query behaviour (index + wait, X-Consul-Index, jitter up to wait/16), takes writes through
 PUT /v1/catalog/register, PUT /v1/catalog/deregister, PUT /v1/config and DELETE /v1/config, and
-injects faults on request (PUT /_sim/faults): 5xx bursts, delays, dropped connections, an index
-reset to a lower value, and 403 for a wrong token. GET /_sim/stats counts requests per path.
+injects faults on request (PUT /_sim/faults): 5xx bursts (a count or a time span), delays, dropped
+connections, hangs (reads answered only after a time span), refused connections (the listener
+closed, every connection reset, and reopened on the same port after a time span), an index reset
+to a lower value, and 403 for a wrong token. GET /_sim/stats counts requests per path.
 
 Also runs a Connect CA (roots and per-service leaf certificates; PUT /_sim/rotate-leaf/<service>
 reissues one). Needs the `cryptography` package.
@@ -18,6 +20,7 @@ import datetime
 import json
 import os
 import signal
+import socket
 import socketserver
 import ssl
 import random
@@ -50,6 +53,8 @@ class State:
         self.acl_default = "allow"  # Consul sends "allow" when ACLs are off
         self.faults = {}
         self.stats = {}
+        self.connections = set()  # open client sockets, reset when refusing
+        self.refuse = threading.Event()  # set with refuse_seconds: the listener closes for a while
 
     def bump(self):
         self.index += 1
@@ -163,6 +168,18 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        with self.state.lock:
+            self.state.connections.add(self.connection)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            with self.state.lock:
+                self.state.connections.discard(self.connection)
+
     # -- plumbing -----------------------------------------------------------------------------
     def reply(self, status, body, index=None, text=False):
         data = (body if text else json.dumps(body)).encode()
@@ -201,6 +218,9 @@ class Handler(BaseHTTPRequestHandler):
             if faults.get("error_count", 0) > 0:
                 faults["error_count"] -= 1
                 status = faults.get("error_status", 500)
+            if time.monotonic() < faults.get("error_until", 0):
+                status = faults.get("error_status", 500)
+        self.wait_out_hang(write)
         if delay:
             time.sleep(delay)
         if drop:
@@ -214,6 +234,15 @@ class Handler(BaseHTTPRequestHandler):
             self.error(403, ANONYMOUS_FORBIDDEN)
             return True
         return False
+
+    def wait_out_hang(self, write=False):
+        """While a hang is injected, reads are answered only once it is over."""
+        if write:
+            return
+        with self.state.lock:
+            until = self.state.faults.get("hang_until", 0)
+        while time.monotonic() < until:
+            time.sleep(min(0.05, until - time.monotonic()))
 
     def blocking(self, query, compute):
         """Consul's blocking query: answer at once without index, else wait for a change."""
@@ -229,6 +258,7 @@ class Handler(BaseHTTPRequestHandler):
                 state.lock.wait(timeout=max(0.0, deadline - time.monotonic()))
             body, status = compute()
             reported = max(1, state.index)
+        self.wait_out_hang()
         self.reply(status, body, index=reported)
 
     # -- reads --------------------------------------------------------------------------------
@@ -241,6 +271,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, {"requests": state.stats, "index": state.index})
         if self.faulted(path):
             return
+        if path == "/v1/status/leader":  # needs no token, as in Consul
+            return self.reply(200, "127.0.0.1:8300")
         if "ns" in query or "partition" in query:
             return self.error(400, 'Invalid query parameter: "ns" - Namespaces are a Consul Enterprise feature')
         if path == "/v1/catalog/services":
@@ -301,12 +333,20 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, True)
         if path == "/_sim/faults":
             faults = self.body() or {}
+            now = time.monotonic()
             with state.lock:
                 if "reset_index" in faults:
                     state.index = int(faults.pop("reset_index"))
                     state.lock.notify_all()
+                for span in ["error", "hang"]:
+                    if f"{span}_seconds" in faults:
+                        faults[f"{span}_until"] = now + float(faults.pop(f"{span}_seconds"))
                 state.faults = faults
-            return self.reply(200, True)
+            self.reply(200, True)
+            if "refuse_seconds" in faults:
+                state.refuse_seconds = float(faults.pop("refuse_seconds"))
+                state.refuse.set()
+            return
         if self.faulted(path, write=True):
             return
         body = self.body()
@@ -387,22 +427,40 @@ def main():
     Handler.state.acl_default = args.acl_default
     if args.acl:
         Handler.state.acl = {item.split("=", 1)[0]: item.split("=", 1)[1].split(",") for item in args.acl}
-    if args.unix:
-        server = UnixHTTPServer(args.unix, Handler)
-        port = 0
-    else:
-        server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-        port = server.server_address[1]
-    server.daemon_threads = True
-    if args.tls_cert:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(args.tls_cert, args.tls_key)
-        if args.tls_client_ca:
-            context.verify_mode = ssl.CERT_REQUIRED
-            context.load_verify_locations(args.tls_client_ca)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
+    def make_server(port):
+        if args.unix:
+            server = UnixHTTPServer(args.unix, Handler)
+        else:
+            server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server.daemon_threads = True
+        if args.tls_cert:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(args.tls_cert, args.tls_key)
+            if args.tls_client_ca:
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(args.tls_client_ca)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+        return server
+
+    state = Handler.state
+    server = make_server(args.port)
+    port = 0 if args.unix else server.server_address[1]
     print(f"listening {port}", flush=True)
-    server.serve_forever()
+    while True:
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        state.refuse.wait()
+        # Refused connections: nothing listens on the port and open connections are reset.
+        server.shutdown()
+        server.server_close()
+        with state.lock:
+            for connection in list(state.connections):
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        time.sleep(state.refuse_seconds)
+        state.refuse.clear()
+        server = make_server(port)
 
 
 class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

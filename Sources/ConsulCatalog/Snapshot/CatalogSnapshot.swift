@@ -145,11 +145,12 @@ extension CatalogSnapshot {
   /// Services whose identity a proxy presents: each sidecar's own service and every service a
   /// terminating gateway fronts.
   public var servicesNeedingLeaves: Set<String> {
-    var services = Set<String>()
-    for proxy in proxies.values {
-      if let destination = proxy.proxy?.destinationServiceName { services.insert(destination) }
-      if proxy.kind == .terminatingGateway { services.formUnion(self.services(linkedTo: proxy.name)) }
-    }
-    return services
+    proxies.values.reduce(into: Set<String>()) { $0.formUnion(servicesNeedingLeaves(of: $1)) }
+  }
+
+  /// The services whose identity one proxy presents.
+  public func servicesNeedingLeaves(of proxy: ServiceInstance) -> Set<String> {
+    if let destination = proxy.proxy?.destinationServiceName { return [destination] }
+    return proxy.kind == .terminatingGateway ? services(linkedTo: proxy.name) : []
   }
 }

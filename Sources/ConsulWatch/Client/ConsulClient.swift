@@ -1,6 +1,7 @@
 public import AsyncHTTPClient
 public import ConsulCatalog
 import Foundation
+public import Logging
 import Synchronization
 import NIOCore
 import NIOHTTP1
@@ -18,14 +19,20 @@ public struct ConsulClient: Sendable {
   let http: HTTPClient
   /// What Consul's answers said about its ACLs (`X-Consul-Default-Acl-Policy`), last seen.
   let observed = Shared<String?>(nil)
+  /// Whether Consul answers, shared by every watch that uses this client.
+  public let health: ConsulHealth
 
   /// `allow` or `deny` once an answer carried the header.
   public var aclDefaultPolicy: String? { observed.value.withLock { $0 } }
 
-  public init(config: ConsulConfig, http: HTTPClient) {
+  public init(config: ConsulConfig, http: HTTPClient, health: ConsulHealth? = nil) {
     self.config = config
     self.http = http
+    self.health = health ?? ConsulHealth(logger: Logger(label: "lambda-xds.consul"))
   }
+
+  /// Larger answers are refused, not buffered: a runaway catalog must not exhaust memory.
+  public static let maxResponseBytes = 64 * 1024 * 1024
 
   /// Closes the client's connections; call once the watches have stopped.
   public func shutdown() async throws { try await http.shutdown() }
@@ -39,6 +46,10 @@ public struct ConsulClient: Sendable {
     configuration.timeout.connect = .seconds(5)
     configuration.connectionPool = .init(
       idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
+    // A failed connection fails its request at once: ConsulHealth decides when to try again. The
+    // pool's own backoff grows with every refused attempt (up to a minute) and would hold
+    // requests back long after Consul is up again.
+    configuration.connectionPool.retryConnectionEstablishment = false
     if config.scheme == .https {
       configuration.tlsConfiguration = try tlsConfiguration(config)
       // CONSUL_TLS_SERVER_NAME: requests name that host (SNI and certificate check) while the
@@ -61,14 +72,17 @@ public struct ConsulClient: Sendable {
   }
 
   /// GET a path; with `index`, a blocking query that returns after a change or `wait`.
-  /// - Parameter token: overrides the configured ACL token for this request.
+  /// - Parameters:
+  ///   - token: overrides the configured ACL token for this request.
+  ///   - timeout: overrides the request timeout (default: 15 s, blocking queries `wait` and more).
+  ///   - stale: overrides `--consul-stale` for this request.
   public func get(
     _ path: String, query: [String: String] = [:], index: UInt64 = 0, wait: Duration = .seconds(300),
-    token: String? = nil
+    token: String? = nil, timeout: Duration? = nil, stale: Bool? = nil
   ) async throws(ConsulError) -> ConsulReply {
     var parameters = query
     if let dc = config.datacenter { parameters["dc"] = dc }
-    if config.stale { parameters["stale"] = "" }
+    if stale ?? config.stale { parameters["stale"] = "" }
     if index > 0 {
       parameters["index"] = String(index)
       parameters["wait"] = "\(wait.components.seconds)s"
@@ -76,12 +90,14 @@ public struct ConsulClient: Sendable {
     var request = HTTPClientRequest(url: url(path, parameters))
     if let token = token ?? config.token { request.headers.add(name: "X-Consul-Token", value: token) }
     // The server adds up to wait/16 of jitter; allow that plus room for a leader election.
-    let timeout = index > 0 ? wait + wait / 8 + .seconds(15) : .seconds(15)
+    let timeout = timeout ?? (index > 0 ? wait + wait / 8 + .seconds(15) : .seconds(15))
     let response: HTTPClientResponse
     let bytes: ByteBuffer
     do {
-      response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
-      bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
+      response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
+      bytes = try await response.body.collect(upTo: Self.maxResponseBytes)
+    } catch is NIOTooManyBytesError {
+      throw ConsulError(.tooLarge, "\(path): the answer is larger than \(Self.maxResponseBytes / 1024 / 1024) MiB; ignored")
     } catch {
       throw ConsulError(.transport, "\(path): \(error)")
     }

@@ -1,7 +1,7 @@
 /// A failed Consul request or a bad Consul configuration.
 public struct ConsulError: Error, Equatable, CustomStringConvertible {
   public struct Code: Hashable, Sendable, CustomStringConvertible {
-    private enum Value: String { case configuration, forbidden, notFound, badRequest, server, transport }
+    private enum Value: String { case configuration, forbidden, notFound, badRequest, server, transport, tooLarge }
     private let value: Value
     private init(_ value: Value) { self.value = value }
 
@@ -15,6 +15,8 @@ public struct ConsulError: Error, Equatable, CustomStringConvertible {
     public static let server = Code(.server)
     /// Connection refused, reset, timed out.
     public static let transport = Code(.transport)
+    /// An answer over ``ConsulClient/maxResponseBytes``: refused unread, the last good state kept.
+    public static let tooLarge = Code(.tooLarge)
 
     public var description: String { value.rawValue }
   }

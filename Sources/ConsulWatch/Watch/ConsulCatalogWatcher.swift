@@ -55,6 +55,8 @@ public struct ConsulCatalogWatcher: Sendable {
     }
 
     await withTaskGroup(of: Void.self) { group in
+      // One probe for every watch of this client (the certificate watcher's included).
+      group.addTask { [client] in await client.health.monitor(client) }
       for kind in Self.configKinds {
         group.addTask(operation: watch("config/\(kind)", "/v1/config/\(kind)") { body, state in
           state.entriesByKind[kind] = body?.array ?? []

@@ -67,7 +67,8 @@ struct CatalogSourceOptions: ParsableArguments {
       return
     }
     let config = try consulConfig()
-    let client = ConsulClient(config: config, http: try ConsulClient.makeHTTPClient(config))
+    let client = ConsulClient(
+      config: config, http: try ConsulClient.makeHTTPClient(config), health: ConsulHealth(logger: logger))
     logger.info("watching Consul", metadata: ["address": "\(config.scheme)://\(config.address)"])
     let watcher = ConsulCatalogWatcher(client: client, datacenter: datacenter ?? "dc1", logger: logger)
     let leafServices = AsyncStream.makeStream(of: Set<String>.self, bufferingPolicy: .bufferingNewest(1))
@@ -94,7 +95,8 @@ struct CatalogSourceOptions: ParsableArguments {
       do { return (try CatalogFile.snapshot(contentsOf: catalogFile), .none) } catch { throw ValidationError("\(error)") }
     }
     let config = try consulConfig()
-    let client = ConsulClient(config: config, http: try ConsulClient.makeHTTPClient(config))
+    let client = ConsulClient(
+      config: config, http: try ConsulClient.makeHTTPClient(config), health: ConsulHealth(logger: logger))
     let feed = CatalogFeed()
     let lastError = LastError()
     let watcher = ConsulCatalogWatcher(client: client, datacenter: datacenter ?? "dc1", logger: logger)

@@ -10,8 +10,11 @@ import Translation
 /// snapshots in the cache.
 ///
 /// A proxy whose translation failed keeps its previous snapshot; a proxy that left the catalog is
-/// forgotten by the cache but its connected Envoy keeps what it has. Findings are logged when
-/// they appear and when they clear, not on every catalog change.
+/// forgotten by the cache but its connected Envoy keeps what it has. A proxy's first snapshot
+/// waits (up to `certificateWait`) until the certificates of the services it presents have
+/// arrived, so a sidecar never starts without its inbound listener or gated upstreams because
+/// Consul's leaves came a moment after the catalog. Findings are logged when they appear and
+/// when they clear, not on every catalog change.
 final class ConfigurationPipeline: Sendable {
   /// Makes the dev CA from the first catalog's trust domain (catalog-file mode); nil means no
   /// mesh certificates yet (Consul mode until Consul's CA is wired: gated services report it).
@@ -23,7 +26,13 @@ final class ConfigurationPipeline: Sendable {
     /// From Consul's CA (Consul mode).
     var consulCertificates: MeshCertificates?
     var translation: CatalogTranslation?
+    /// What the last translation was given.
+    var certificates = MeshCertificates.none
     var findings: Set<String> = []
+    /// Proxies whose first snapshot waits for certificates, since when.
+    var holding: [String: Date] = [:]
+    /// Proxies that have been given a snapshot.
+    var served: Set<String> = []
   }
 
   let translator: Translator
@@ -31,17 +40,22 @@ final class ConfigurationPipeline: Sendable {
   let logger: Logger
   let makeAuthority: AuthorityFactory?
   let leafLifetime: TimeInterval
+  /// Where dev CA leaves are kept across restarts (`--data-dir`).
+  let leafStore: URL?
+  let certificateWait: TimeInterval
   private let state = Mutex(State())
   private let memo = TranslationMemo()
 
   init(
     translator: Translator, cache: SnapshotCache, makeAuthority: AuthorityFactory?, leafLifetime: TimeInterval,
-    logger: Logger
+    leafStore: URL? = nil, certificateWait: TimeInterval = 10, logger: Logger
   ) {
+    self.leafStore = leafStore
     self.translator = translator
     self.cache = cache
     self.makeAuthority = makeAuthority
     self.leafLifetime = leafLifetime
+    self.certificateWait = certificateWait
     self.logger = logger
   }
 
@@ -65,6 +79,7 @@ final class ConfigurationPipeline: Sendable {
       if makeAuthority != nil {
         group.addTask { await self.renewLeaves() }
       }
+      group.addTask { await self.releaseHolds() }
       await group.next()
       group.cancelAll()
     }
@@ -95,6 +110,17 @@ final class ConfigurationPipeline: Sendable {
     }
   }
 
+  /// Serves proxies whose wait for certificates ran out (checked four times a second).
+  private func releaseHolds() async {
+    while !Task.isCancelled {
+      try? await Task.sleep(for: .milliseconds(250))
+      state.withLock { state in
+        guard !state.holding.isEmpty, let translation = state.translation else { return }
+        apply(translation, &state, now: Date())
+      }
+    }
+  }
+
   /// Re-translates the current catalog; on a renewal tick (`force` false) only if a leaf changed.
   private func refresh(_ state: inout State, now: Date, force: Bool) {
     guard var catalog = state.catalog else { return }
@@ -103,7 +129,8 @@ final class ConfigurationPipeline: Sendable {
     if let makeAuthority {
       do {
         if state.rotation == nil {
-          state.rotation = LeafRotation(authority: try makeAuthority(catalog.trustDomain), lifetime: leafLifetime)
+          state.rotation = LeafRotation(
+            authority: try makeAuthority(catalog.trustDomain), lifetime: leafLifetime, store: leafStore)
         }
         renewed = try state.rotation!.apply(to: &catalog, now: now)
         if renewed {
@@ -117,18 +144,36 @@ final class ConfigurationPipeline: Sendable {
       }
     }
     guard force || renewed else { return }
-    apply(translator.translate(catalog, certificates: certificates, memo: memo), &state)
+    state.certificates = certificates
+    apply(translator.translate(catalog, certificates: certificates, memo: memo), &state, now: now)
   }
 
-  private func apply(_ translation: CatalogTranslation, _ state: inout State) {
+  private func apply(_ translation: CatalogTranslation, _ state: inout State, now: Date) {
     var changed = 0
     for (node, proxy) in translation.proxies {
-      if let snapshot = proxy.snapshot, cache.set(snapshot, for: node) { changed += 1 }
+      guard let snapshot = proxy.snapshot else { continue }
+      if !state.served.contains(node), let catalog = state.catalog, let instance = catalog.proxies[node] {
+        let missing = catalog.servicesNeedingLeaves(of: instance).filter { state.certificates.leaves[$0] == nil }
+          .union(state.certificates.rootsPEM.isEmpty ? ["(the CA roots)"] : []).sorted()
+        if !missing.isEmpty {
+          let since = state.holding[node] ?? now
+          state.holding[node] = since
+          if now.timeIntervalSince(since) < certificateWait { continue }
+          logger.warning(
+            "proxy served before its mesh certificates arrived",
+            metadata: ["node": "\(node)", "missing": "\(missing.joined(separator: ", "))", "waited_seconds": "\(certificateWait)"])
+        }
+      }
+      state.holding[node] = nil
+      state.served.insert(node)
+      if cache.set(snapshot, for: node) { changed += 1 }
     }
     for node in cache.nodeIDs where translation.proxies[node] == nil {
       cache.remove(nodeID: node)
       logger.info("proxy left the catalog; its Envoy keeps its last configuration", metadata: ["node": "\(node)"])
     }
+    state.served.formIntersection(translation.proxies.keys)
+    state.holding = state.holding.filter { translation.proxies[$0.key] != nil }
     logFindings(translation, &state.findings)
     state.translation = translation
     if changed > 0 {

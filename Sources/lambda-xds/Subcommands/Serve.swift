@@ -49,6 +49,9 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Seconds between re-checks of an open stream's token.")
   var xdsTokenRecheck: Double = 60
 
+  @Option(help: "Seconds a proxy's first configuration waits for the mesh certificates it needs; then it is served what is ready.")
+  var certificateWait: Double = 10
+
   @OptionGroup var source: CatalogSourceOptions
   @OptionGroup var certificates: CertificateOptions
   @OptionGroup var translation: TranslationFlags
@@ -70,7 +73,8 @@ struct Serve: AsyncParsableCommand {
     }
     let pipeline = ConfigurationPipeline(
       translator: Translator(options: try translation.options()), cache: cache, makeAuthority: makeAuthority,
-      leafLifetime: certificates.leafLifetime, logger: logger)
+      leafLifetime: certificates.leafLifetime, leafStore: certificates.dataDir.map { URL(fileURLWithPath: $0) },
+      certificateWait: certificateWait, logger: logger)
     let status = XDSStatusBoard()
     var authorization: StreamAuthorization?
     var aclClient: ConsulClient?

@@ -1,0 +1,77 @@
+"""The Consul simulator's outage faults behave like the outages they stand for."""
+
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+SIMULATOR = pathlib.Path(__file__).parents[1] / "simulators" / "consul_simulator.py"
+
+
+@pytest.fixture
+def consul():
+    process = subprocess.Popen([sys.executable, str(SIMULATOR), "--port", "0"], stdout=subprocess.PIPE, text=True)
+    port = int(process.stdout.readline().split()[-1])
+    yield f"http://127.0.0.1:{port}", port
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=10)
+
+
+def get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, json.loads(response.read() or b"null"), response.headers
+
+
+def put(url, body):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="PUT")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status
+
+
+def test_status_leader_answers_like_consul(consul):
+    base, _ = consul
+    assert get(base + "/v1/status/leader")[:2] == (200, "127.0.0.1:8300")
+
+
+def test_errors_for_a_time_span_then_answers(consul):
+    base, _ = consul
+    put(base + "/_sim/faults", {"error_seconds": 0.5, "error_status": 500})
+    with pytest.raises(urllib.error.HTTPError) as failure:
+        get(base + "/v1/catalog/services")
+    assert failure.value.code == 500
+    time.sleep(0.6)
+    assert get(base + "/v1/catalog/services")[0] == 200
+
+
+def test_a_hang_answers_reads_only_once_it_is_over(consul):
+    base, _ = consul
+    put(base + "/_sim/faults", {"hang_seconds": 1})
+    start = time.monotonic()
+    assert get(base + "/v1/status/leader")[0] == 200
+    assert time.monotonic() - start >= 0.9
+
+
+def test_refused_connections_then_the_same_port_again(consul):
+    base, port = consul
+    put(base + "/_sim/faults", {"refuse_seconds": 1})
+    time.sleep(0.3)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=1)
+    time.sleep(1.2)
+    assert get(base + "/v1/status/leader")[0] == 200
+
+
+def test_an_index_reset_is_seen_by_the_next_answer(consul):
+    base, _ = consul
+    put(base + "/v1/catalog/register", {"Node": "n", "Service": {"Service": "web"}})
+    before = int(get(base + "/v1/catalog/services")[2]["X-Consul-Index"])
+    put(base + "/_sim/faults", {"reset_index": 2})
+    assert int(get(base + "/v1/catalog/services")[2]["X-Consul-Index"]) < before
