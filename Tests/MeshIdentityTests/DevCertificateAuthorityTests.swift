@@ -58,4 +58,26 @@ struct DevCertificateAuthorityTests {
     #expect(rotation.leaves.keys.sorted() == ["api"])
     #expect(rotation.certificates.rootsPEM == rotation.authority.rootPEM)
   }
+
+  @Test("with a store, a restarted rotation takes up the same leaves; another CA's leaves are issued anew")
+  func keptLeaves() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("leaves-\(UUID())")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let authority = try DevCertificateAuthority(trustDomain: "abc.consul")
+    let now = Date()
+    var first = LeafRotation(authority: authority, lifetime: 3600, store: directory)
+    #expect(try first.update(services: ["api", "web"], datacenter: "dc1", now: now))
+    var restarted = LeafRotation(authority: authority, lifetime: 3600, store: directory)
+    _ = try restarted.update(services: ["api", "web"], datacenter: "dc1", now: now.addingTimeInterval(60))
+    #expect(restarted.certificates == first.certificates, "the same certificates and keys after a restart")
+    let key = directory.appendingPathComponent("leaves/api-key.pem").path
+    #expect((try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+
+    var stranger = LeafRotation(authority: try DevCertificateAuthority(trustDomain: "abc.consul"), lifetime: 3600, store: directory)
+    _ = try stranger.update(services: ["api"], datacenter: "dc1", now: now)
+    #expect(stranger.leaves["api"]?.serial != first.leaves["api"]?.serial, "a leaf another CA signed is not reused")
+    var otherDatacenter = LeafRotation(authority: authority, lifetime: 3600, store: directory)
+    _ = try otherDatacenter.update(services: ["web"], datacenter: "dc2", now: now)
+    #expect(otherDatacenter.leaves["web"]?.serial != first.leaves["web"]?.serial, "nor one for another identity")
+  }
 }

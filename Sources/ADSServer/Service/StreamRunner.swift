@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import EnvoyAPI
 import GRPCCore
 import Logging
@@ -5,6 +6,11 @@ import ResourceCache
 
 /// Drives one ADS stream: merges the client's requests and the node's snapshot feed into one
 /// ordered sequence of inputs for the state machine, and writes what it plans.
+///
+/// Nothing a client does can grow the stream's memory: inputs pass through a channel that holds
+/// one element per producer, so a client that sends faster than the stream proceeds (for example
+/// while it does not read what it was sent) is held back by HTTP/2 flow control, and snapshots
+/// wait in the cache's latest-wins feed, where a newer one replaces an older one.
 struct StreamRunner {
   let variant: XDSVariant
   let cache: SnapshotCache
@@ -25,8 +31,8 @@ struct StreamRunner {
     decode: @escaping @Sendable (Request) throws(RPCError) -> (Envoy_Config_Core_V3_Node?, ClientRequest),
     write: (PlannedResponse) async throws -> Void
   ) async throws {
-    let (inputs, feed) = AsyncStream.makeStream(of: Input.self)
-    defer { feed.finish() }
+    let inputs = AsyncChannel<Input>()
+    defer { inputs.finish() }
     var nodeID: String?
     defer { if let nodeID { status.disconnected(nodeID) } }
 
@@ -35,11 +41,11 @@ struct StreamRunner {
         do {
           for try await message in requests {
             let (node, request) = try decode(message)
-            feed.yield(.request(node, request))
+            await inputs.send(.request(node, request))
           }
-          feed.yield(.closed)
+          await inputs.send(.closed)
         } catch {
-          feed.yield(.failed(error))
+          await inputs.send(.failed(error))
         }
       }
       defer { group.cancelAll() }
@@ -67,7 +73,7 @@ struct StreamRunner {
             status.connected(node.id, variant: variant)
             logger.info("xDS stream opened", metadata: ["envoy": "\(node.userAgentDescription)"])
             group.addTask { [cache] in
-              for await snapshot in cache.updates(for: node.id) { feed.yield(.snapshot(snapshot)) }
+              for await snapshot in cache.updates(for: node.id) { await inputs.send(.snapshot(snapshot)) }
             }
             if let authorization {
               // A token revoked (or stripped of service:write) ends the stream.
@@ -78,7 +84,7 @@ struct StreamRunner {
                   if let reason = await authorization.authorizer.denial(nodeID: node.id, credentials: credentials) {
                     logger.warning("xDS stream ended: no longer authorized", metadata: ["reason": "\(reason)"])
                     status.refused(node.id, reason)
-                    feed.yield(.failed(RPCError(code: .permissionDenied, message: reason)))
+                    await inputs.send(.failed(RPCError(code: .permissionDenied, message: reason)))
                     return
                   }
                 }
