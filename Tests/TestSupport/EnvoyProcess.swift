@@ -173,9 +173,9 @@ public func poll<T>(
 
 /// Waits until a condition holds.
 public func eventually(
-  _ what: String, timeout: Double = 20, _ condition: () async throws -> Bool
+  _ what: String, timeout: Double = 20, every interval: Double = 0.1, _ condition: () async throws -> Bool
 ) async throws {
-  _ = try await poll(what, timeout: timeout) { try await condition() ? true : nil }
+  _ = try await poll(what, timeout: timeout, every: interval) { try await condition() ? true : nil }
 }
 
 /// Minimal HTTP helper over URLSession for admin endpoints and test servers.

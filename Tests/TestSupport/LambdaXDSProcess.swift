@@ -1,4 +1,7 @@
 public import Foundation
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// The `lambda-xds` executable run as a user runs it (built by `swift build`, which
 /// scripts/test.sh runs before `swift test`).
@@ -7,7 +10,8 @@ public final class LambdaXDSProcess: @unchecked Sendable {
   public let xdsPort: Int
   public let adminPort: Int
   public let logFile: URL
-  private let process: Process
+  private var process: Process
+  private let arguments: [String]
 
   /// `LAMBDA_XDS_BIN`, else the debug build.
   public static func binary() throws -> String {
@@ -33,28 +37,64 @@ public final class LambdaXDSProcess: @unchecked Sendable {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let log = directory.appendingPathComponent("serve.log")
     FileManager.default.createFile(atPath: log.path, contents: nil)
+    let full = ["serve", "--xds-address", "\(xdsHost):\(port)", "--admin-address", "127.0.0.1:\(adminPort)"] + arguments
+    let server = LambdaXDSProcess(
+      xdsHost: xdsHost, xdsPort: port, adminPort: adminPort, logFile: log, process: try launch(full, log: log),
+      arguments: full)
+    try await server.waitUntilListening()
+    return server
+  }
+
+  private static func launch(_ arguments: [String], log: URL) throws -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try binary())
-    process.arguments = ["serve", "--xds-address", "\(xdsHost):\(port)", "--admin-address", "127.0.0.1:\(adminPort)"] + arguments
+    process.arguments = arguments
     let handle = try FileHandle(forWritingTo: log)
+    handle.seekToEndOfFile()
     process.standardOutput = handle
     process.standardError = handle
     try process.run()
     try recordPID(process.processIdentifier)
-    let server = LambdaXDSProcess(xdsHost: xdsHost, xdsPort: port, adminPort: adminPort, logFile: log, process: process)
-    try await eventually("lambda-xds serve listening", timeout: 30) {
-      guard process.isRunning else { throw EnvoyError("lambda-xds serve exited: \(server.log)") }
-      return server.log.contains("xDS server listening") && server.log.contains("admin API listening")
-    }
-    return server
+    return process
   }
 
-  private init(xdsHost: String, xdsPort: Int, adminPort: Int, logFile: URL, process: Process) {
+  private func waitUntilListening(after offset: Int = 0) async throws {
+    try await eventually("lambda-xds serve listening", timeout: 30) {
+      guard process.isRunning else { throw EnvoyError("lambda-xds serve exited: \(log)") }
+      let fresh = String(log.utf8.dropFirst(offset)) ?? ""
+      return fresh.contains("xDS server listening") && fresh.contains("admin API listening")
+    }
+  }
+
+  private init(xdsHost: String, xdsPort: Int, adminPort: Int, logFile: URL, process: Process, arguments: [String]) {
     self.xdsHost = xdsHost
     self.xdsPort = xdsPort
     self.adminPort = adminPort
     self.logFile = logFile
     self.process = process
+    self.arguments = arguments
+  }
+
+  public var pid: Int32 { process.processIdentifier }
+
+  /// SIGKILL: the server gets no chance to say goodbye (a crash, an OOM kill).
+  public func kill() {
+    _ = Glibc.kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+  }
+
+  /// Starts the server again with the same arguments and ports, and waits until it listens.
+  public func restart() async throws {
+    let offset = log.utf8.count
+    process = try Self.launch(arguments, log: logFile)
+    try await waitUntilListening(after: offset)
+  }
+
+  /// The server's resident memory (VmRSS), in KiB.
+  public var residentKiB: Int {
+    let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
   }
 
   deinit { stop() }
