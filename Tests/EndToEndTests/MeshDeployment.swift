@@ -35,9 +35,10 @@ final class MeshDeployment: @unchecked Sendable {
   ///   - sidecarDelta: run the api sidecar's ADS stream in delta mode.
   ///   - consulMode: load the catalog into the Consul simulator and point the server at it.
   ///   - meshSidecars: also start the sidecars of web and db.
-  static func start(sidecarDelta: Bool = false, consulMode: Bool = false, meshSidecars: Bool = false) async throws
-    -> MeshDeployment
-  {
+  ///   - serveArguments: more `lambda-xds serve` flags.
+  static func start(
+    sidecarDelta: Bool = false, consulMode: Bool = false, meshSidecars: Bool = false, serveArguments: [String] = []
+  ) async throws -> MeshDeployment {
     let directory = testRunDirectory.appendingPathComponent("mesh-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let catalogFile = directory.appendingPathComponent("catalog.json")
@@ -79,7 +80,7 @@ final class MeshDeployment: @unchecked Sendable {
       try await consul!.load(catalogFile: catalogFile.path)
       source = ["--consul-address", consul!.address]
     }
-    let server = try await LambdaXDSProcess.serve(source + ["--lambda-endpoint", standIn.url])
+    let server = try await LambdaXDSProcess.serve(source + ["--lambda-endpoint", standIn.url] + serveArguments)
     func envoy(_ name: String, _ node: String, key: String? = nil) async throws -> EnvoyProcess {
       let credentials = key.map { ["AWS_ACCESS_KEY_ID": $0, "AWS_SECRET_ACCESS_KEY": secrets[$0]!] } ?? [:]
       let extra = sidecarDelta && node == "api-sidecar-proxy" ? ["--delta"] : []

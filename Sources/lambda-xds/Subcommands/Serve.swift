@@ -49,6 +49,9 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Seconds between re-checks of an open stream's token.")
   var xdsTokenRecheck: Double = 60
 
+  @Option(help: "Largest xDS request accepted, in bytes (Envoy's first delta request lists every resource it holds).")
+  var xdsMaxRequestBytes = 64 * 1024 * 1024
+
   @Option(help: "Seconds a proxy's first configuration waits for the mesh certificates it needs; then it is served what is ready.")
   var certificateWait: Double = 10
 
@@ -95,7 +98,8 @@ struct Serve: AsyncParsableCommand {
     }
     var server = XDSServer(
       host: xdsAddress.host, port: xdsAddress.port,
-      service: AggregatedDiscoveryService(cache: cache, status: status, logger: logger, authorization: authorization))
+      service: AggregatedDiscoveryService(cache: cache, status: status, logger: logger, authorization: authorization),
+      maxRequestBytes: xdsMaxRequestBytes)
     if let xdsTLSCert, let xdsTLSKey {
       server.tls = XDSServerTLS(certificatePath: xdsTLSCert, keyPath: xdsTLSKey, clientCAPath: xdsTLSClientCA)
     }
