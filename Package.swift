@@ -110,9 +110,12 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
+    // glibc's malloc_trim, which Swift's Glibc module does not export.
+    .target(name: "CMemory"),
     .executableTarget(
       name: "lambda-xds",
       dependencies: [
+        "CMemory",
         "ADSServer",
         "ResourceCache",
         "ConsulCatalog",

@@ -90,6 +90,14 @@ public final class LambdaXDSProcess: @unchecked Sendable {
     try await waitUntilListening(after: offset)
   }
 
+  /// CPU seconds the server has used (user and system).
+  public var cpuSeconds: Double {
+    let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+    let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+  }
+
   /// The server's resident memory (VmRSS), in KiB.
   public var residentKiB: Int {
     let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""

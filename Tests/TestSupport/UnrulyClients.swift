@@ -3,6 +3,7 @@ public import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import ResourceCache
+import SwiftProtobuf
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -47,8 +48,7 @@ public enum UnrulyClients {
 
   /// Sends a request of `bytes` (more than the server accepts) on a new stream; again and again.
   public static func oversized(port: Int, node: String, bytes: Int, pause: Duration) async {
-    var big = request(node, .cluster)
-    big.resourceNames = [String(repeating: "x", count: bytes)]
+    let big = request(node, .cluster, names: [String(repeating: "x", count: bytes)])
     try? await withClient(port) { ads in
       while !Task.isCancelled {
         _ = try? await ads.streamAggregatedResources(
@@ -95,10 +95,11 @@ public enum UnrulyClients {
     }
   }
 
-  static func request(_ node: String, _ type: ResourceType) -> Request {
+  static func request(_ node: String, _ type: ResourceType, names: [String] = []) -> Request {
     .with {
       $0.node.id = node
       $0.typeURL = type.typeURL
+      $0.resourceNames = names
     }
   }
 

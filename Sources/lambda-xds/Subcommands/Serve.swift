@@ -120,6 +120,7 @@ struct Serve: AsyncParsableCommand {
           logger.info("admin API listening", metadata: ["address": "\(adminAddress.host):\(port)"])
         }
       }
+      group.addTask { await MemoryTrim.run(watching: cache, logger: logger) }
       group.addTask {
         let signal = await Signals.shutdown()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])

@@ -1,0 +1,53 @@
+import CMemory
+#if canImport(Glibc)
+  import Glibc
+#endif
+import Logging
+import ResourceCache
+
+/// Gives the memory that departed clients held back to the system.
+///
+/// glibc's allocator keeps freed heap pages in its arenas: after a storm of connections ends the
+/// process would stay at its peak size (seen: 140 MiB after 1,400 misbehaving clients left,
+/// 57 MiB once trimmed). `malloc_trim` returns them; it runs after streams went away (checked
+/// every five seconds) and at least once a minute.
+enum MemoryTrim {
+  static func run(watching cache: SnapshotCache, logger: Logger) async {
+    var streams = cache.watcherCount
+    var quiet = Duration.zero
+    while !Task.isCancelled {
+      try? await Task.sleep(for: .seconds(5))
+      quiet += .seconds(5)
+      let now = cache.watcherCount
+      if now < streams || quiet >= .seconds(60) {
+        trim(logger)
+        quiet = .zero
+      }
+      streams = now
+    }
+  }
+
+  private static func trim(_ logger: Logger) {
+    let before = residentKiB()
+    _ = lambda_xds_trim_heap()
+    logger.debug("memory trimmed", metadata: ["rss_kib_before": "\(before)", "rss_kib_after": "\(residentKiB())"])
+  }
+
+  /// Resident memory from /proc/self/statm (pages), in KiB; 0 where there is no /proc.
+  static func residentKiB() -> Int {
+    #if canImport(Glibc)
+      guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+      defer { fclose(file) }
+      var size = 0
+      var resident = 0
+      guard withUnsafeMutablePointer(to: &size, { size in
+        withUnsafeMutablePointer(to: &resident) { resident in
+          withVaList([size, resident]) { vfscanf(file, "%ld %ld", $0) }
+        }
+      }) == 2 else { return 0 }
+      return resident * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
+    #else
+      return 0
+    #endif
+  }
+}
