@@ -110,4 +110,32 @@ struct FaultToleranceTests {
     #expect(after.0.lastUpdated == before.0.lastUpdated, "the delta sidecar was sent nothing new")
     #expect(after.1.lastUpdated == before.1.lastUpdated, "the gateway applied nothing new")
   }
+
+  @Test("Consul's leaf certificates arrive late: a proxy's first configuration waits for them and is complete; past the wait it is served what is ready")
+  func firstConfigurationWaitsForCertificates() async throws {
+    // Every leaf takes 1.5 s to sign, well after the catalog is known.
+    let mesh = try await MeshDeployment.start(consulMode: true, consulFaults: #"{"leaf_delay_ms": 1500}"#)
+    defer { mesh.stop() }
+    try await eventually("payments through the gateway", timeout: 30) { try await mesh.call("payments").status == 201 }
+    func listenerResponses(_ node: String) async throws -> Int {
+      let body = try await HTTP.get("\(mesh.server.adminURL)/v1/proxies/\(node)/status").body
+      let status = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+      return ((status?["types"] as? [String: [String: Any]])?["LDS"]?["responsesSent"] as? Int) ?? 0
+    }
+    for node in ["api-sidecar-proxy", "terminating-gateway"] {
+      #expect(try await listenerResponses(node) == 1, "\(node) got its listeners once, complete, not a partial set first")
+    }
+    let listeners = try await mesh.sidecar.configView().listeners.keys
+    #expect(listeners.contains { $0.hasPrefix("public_listener:") } && listeners.contains { $0.hasPrefix("payments:") })
+
+    // A leaf that never comes (no service:write for api): after --certificate-wait the sidecar
+    // is served what is ready, and the log says why.
+    let denied = try await MeshDeployment.start(
+      consulMode: true, serveArguments: ["--certificate-wait", "2"], consulFaults: #"{"leaf_delay_ms": 60000}"#)
+    defer { denied.stop() }
+    let waited = ContinuousClock.now
+    try await eventually("the direct path answers anyway", timeout: 30) { try await denied.call("authentication").status == 200 }
+    #expect(ContinuousClock.now - waited > .seconds(1.5), "not before the wait ran out")
+    #expect(denied.server.log.contains("proxy served before its mesh certificates arrived"))
+  }
 }

@@ -36,8 +36,10 @@ final class MeshDeployment: @unchecked Sendable {
   ///   - consulMode: load the catalog into the Consul simulator and point the server at it.
   ///   - meshSidecars: also start the sidecars of web and db.
   ///   - serveArguments: more `lambda-xds serve` flags.
+  ///   - consulFaults: faults the Consul simulator injects from the start (`/_sim/faults` JSON).
   static func start(
-    sidecarDelta: Bool = false, consulMode: Bool = false, meshSidecars: Bool = false, serveArguments: [String] = []
+    sidecarDelta: Bool = false, consulMode: Bool = false, meshSidecars: Bool = false, serveArguments: [String] = [],
+    consulFaults: String? = nil
   ) async throws -> MeshDeployment {
     let directory = testRunDirectory.appendingPathComponent("mesh-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -78,6 +80,7 @@ final class MeshDeployment: @unchecked Sendable {
     if consulMode {
       consul = try await ConsulSimulator.start()
       try await consul!.load(catalogFile: catalogFile.path)
+      if let consulFaults { try await consul!.put("/_sim/faults", json: consulFaults) }
       source = ["--consul-address", consul!.address]
     }
     let server = try await LambdaXDSProcess.serve(source + ["--lambda-endpoint", standIn.url] + serveArguments)

@@ -6,7 +6,8 @@ blocking-query behaviour (index + wait, X-Consul-Index, jitter up to wait/16), t
 PUT /v1/catalog/register, PUT /v1/catalog/deregister, PUT /v1/config and DELETE /v1/config, and
 injects faults on request (PUT /_sim/faults): 5xx bursts (a count or a time span), delays, dropped
 connections, hangs (reads answered only after a time span), refused connections (the listener
-closed, every connection reset, and reopened on the same port after a time span), an index reset
+closed, every connection reset, and reopened on the same port after a time span), slow leaf
+certificates (leaf_delay_ms), an index reset
 to a lower value, and 403 for a wrong token. GET /_sim/stats counts requests per path.
 
 Also runs a Connect CA (roots and per-service leaf certificates; PUT /_sim/rotate-leaf/<service>
@@ -317,6 +318,10 @@ class Handler(BaseHTTPRequestHandler):
                     return self.error(403, f"Permission denied: token with AccessorID '' lacks permission 'service:write' on \"{service}\"")
             def leaf():
                 return state.ca.leaf(service, state), 200
+            with state.lock:
+                slow = state.faults.get("leaf_delay_ms", 0) / 1000
+            if slow:
+                time.sleep(slow)  # the agent signing a new leaf takes a while
             return self.blocking(query, leaf)
         self.error(404, "Invalid URL path: not a recognized HTTP API endpoint")
 
