@@ -179,4 +179,16 @@ struct MeshRulesTests {
     #expect(api.findings.contains { $0.service == "ghost" && $0.message.contains("no instance") })
     #expect(try #require(translation.proxies["web-sidecar-proxy"]).findings.isEmpty, "other proxies are untouched")
   }
+
+  @Test("a destination whose TLS server name would exceed 255 bytes is left out with a finding, not a NACK")
+  func longServerName() throws {
+    var catalog = try catalog("mesh-upstreams")
+    let long = String(repeating: "d", count: 230)
+    var proxy = try #require(catalog.instances["web-sidecar-proxy"])
+    proxy.proxy?.upstreams.append(Upstream(destinationName: long, localBindPort: 9300))
+    catalog.instances[proxy.id] = proxy
+    let web = try #require(translate(catalog).proxies["web-sidecar-proxy"])
+    #expect(web.findings.contains { $0.service == long && $0.message.contains("TLS allows 255") })
+    #expect(try #require(web.snapshot).resources(.listener).count == 8, "every other listener stays")
+  }
 }

@@ -38,9 +38,13 @@ public enum CatalogFile {
       guard let array = value.array else { throw CatalogError("catalog file \(name): \(key) must be a list") }
       return array
     }
+    let datacenter = document["datacenter"]?.string ?? "dc1"
+    let trustDomain = document["trust_domain"]?.string
+    try CatalogLimits.check(datacenter, "catalog file \(name): datacenter")
+    if let trustDomain { try CatalogLimits.check(trustDomain, "catalog file \(name): trust_domain") }
     return CatalogSnapshot(
-      datacenter: document["datacenter"]?.string ?? "dc1", registrations: try list("registrations"),
-      configEntries: try list("config_entries"), trustDomain: document["trust_domain"]?.string)
+      datacenter: datacenter, registrations: try list("registrations"), configEntries: try list("config_entries"),
+      trustDomain: trustDomain)
   }
 }
 

@@ -14,12 +14,15 @@ extension ServiceInstance {
     guard let node = body["Node"]?.string, !node.isEmpty else {
       throw CatalogError("a registration needs a Node")
     }
+    try CatalogLimits.check(node, "the Node name")
     guard let service = body["Service"], service.object != nil else {
       throw CatalogError("registration on node \(node) has no Service")
     }
     guard let name = service["Service"]?.string, !name.isEmpty else {
       throw CatalogError("registration on node \(node): Service.Service (the name) is required")
     }
+    try CatalogLimits.check(name, "registration on node \(node): the service name")
+    if let id = service["ID"]?.string { try CatalogLimits.check(id, "service \(name): the ID") }
     let kindText = service["Kind"]?.string ?? ""
     guard let kind = Kind(rawValue: kindText) else {
       throw CatalogError("service \(name): unknown Kind \"\(kindText)\"")
@@ -64,7 +67,8 @@ extension ServiceInstance {
   static func taggedAddresses(_ value: JSONValue?) -> [String: TaggedAddress] {
     var result: [String: TaggedAddress] = [:]
     for (tag, entry) in value?.object ?? [:] {
-      guard let address = entry["Address"]?.string, !address.isEmpty else { continue }
+      guard let address = entry["Address"]?.string, !address.isEmpty, address.utf8.count <= CatalogLimits.maxNameLength
+      else { continue }
       result[tag] = TaggedAddress(address: address, port: entry["Port"]?.weakInt ?? 0)
     }
     return result
@@ -90,11 +94,16 @@ extension ProxyConfig {
     else {
       throw CatalogError("connect-proxy \(proxyName): Proxy.DestinationServiceName is required")
     }
+    try CatalogLimits.check(destination, "connect-proxy \(proxyName): Proxy.DestinationServiceName")
     var problems: [String] = []
     var upstreams: [Upstream] = []
     for (index, entry) in (body["Upstreams"]?.array ?? []).enumerated() {
       guard let name = entry["DestinationName"]?.string, !name.isEmpty else {
         problems.append("upstream #\(index + 1) has no DestinationName; ignored")
+        continue
+      }
+      guard name.utf8.count <= CatalogLimits.maxNameLength else {
+        problems.append("upstream #\(index + 1): its DestinationName is longer than \(CatalogLimits.maxNameLength) bytes; ignored")
         continue
       }
       var port: Int?

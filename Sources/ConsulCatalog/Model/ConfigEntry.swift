@@ -12,6 +12,7 @@ public enum ConfigEntry: Sendable, Equatable {
     guard let kind = body["Kind"]?.string, let name = body["Name"]?.string, !name.isEmpty else {
       throw CatalogError("a config entry needs Kind and Name")
     }
+    try CatalogLimits.check(name, "config entry \(kind): the Name")
     switch kind {
     case "service-defaults":
       self = .serviceDefaults(try ServiceDefaults(body, name: name))

@@ -81,8 +81,11 @@ public enum JSONValue: Sendable, Hashable, Codable {
   public func overlaid(by overrides: JSONValue) -> JSONValue {
     guard var base = object else { return overrides.object == nil ? self : overrides }
     guard let top = overrides.object else { return self }
+    // Linear: each base key found by its folded form, not by scanning every key per override.
+    var byFold: [String: [String]] = [:]
+    for key in base.keys { byFold[Self.fold(key), default: []].append(key) }
     for (key, value) in top {
-      for existing in base.keys where Self.fold(existing) == Self.fold(key) { base[existing] = nil }
+      for existing in byFold[Self.fold(key)] ?? [] { base[existing] = nil }
       base[key] = value
     }
     return .object(base)

@@ -98,6 +98,10 @@ extension ServiceIntentions {
         warnings.append("an intention source has no Name; ignored")
         continue
       }
+      guard name.utf8.count <= CatalogLimits.maxNameLength else {
+        warnings.append("an intention source's Name is longer than \(CatalogLimits.maxNameLength) bytes; ignored")
+        continue
+      }
       var source = IntentionSource(name: name, rules: [])
       if let action = entry["Action"]?.string?.lowercased(), action == "allow" || action == "deny" {
         source.rules = [IntentionRule(allow: action == "allow")]

@@ -26,7 +26,8 @@ enum TLSSockets {
   static func meshUpstream(callerLeaf: String, sni: String, expected: SPIFFEID) throws
     -> Envoy_Config_Core_V3_TransportSocket
   {
-    try .tls(
+    try checkServerName(sni)
+    return try .tls(
       UpstreamTLSContext.with {
         $0.sni = sni
         $0.commonTlsContext.tlsCertificateSdsSecretConfigs = [sds(callerLeaf)]
@@ -50,6 +51,13 @@ enum TLSSockets {
         $0.commonTlsContext.validationContextSdsSecretConfig = sds(MeshNames.rootsSecret)
         $0.requireClientCertificate = .init(true)
       })
+  }
+
+  /// TLS carries at most 255 bytes of server name; a longer one would be a NACK.
+  static func checkServerName(_ name: String) throws {
+    guard name.utf8.count <= 255 else {
+      throw TranslationError("its TLS server name \(name.prefix(40))... is \(name.utf8.count) bytes long; TLS allows 255")
+    }
   }
 
   private static func sds(_ name: String) -> SDSSecretConfig {

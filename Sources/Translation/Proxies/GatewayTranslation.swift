@@ -31,8 +31,10 @@ extension TranslationContext {
         part.add(try shared(LambdaCluster(service: service, function: function)))
         let intentions = catalog.effectiveIntentions(for: service)
         for warning in intentions?.warnings ?? [] { part.warn(service, warning) }
+        let sni = MeshNames.sni(service, datacenter: datacenter, trustDomain: trustDomain)
+        try TLSSockets.checkServerName(sni)
         let chain = GatewayListener.Chain(
-          service: service, sni: MeshNames.sni(service, datacenter: datacenter, trustDomain: trustDomain),
+          service: service, sni: sni,
           function: function,
           rbac: IntentionsRBAC.rules(intentions, trustDomain: trustDomain, defaultPolicy: intentionPolicy, http: true))
         part.add(try shared(GatewayListener.Routes(chain: chain)))
