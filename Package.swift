@@ -95,10 +95,18 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
-    // The ADS protocol: a pure per-stream state machine and the gRPC service around it.
+    // The ADS protocol as a pure per-stream state machine, and the wire messages it reads and
+    // writes. No gRPC transport, no I/O.
+    .target(
+      name: "ADSProtocol",
+      dependencies: ["EnvoyAPI", "ResourceCache", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      swiftSettings: strictSettings
+    ),
+    // The gRPC service and server around the protocol: streams, authorization, status.
     .target(
       name: "ADSServer",
       dependencies: [
+        "ADSProtocol",
         "EnvoyAPI",
         "ResourceCache",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -116,6 +124,7 @@ let package = Package(
       name: "lambda-xds",
       dependencies: [
         "CMemory",
+        "ADSProtocol",
         "ADSServer",
         "ResourceCache",
         "ConsulCatalog",
@@ -142,6 +151,7 @@ let package = Package(
     .target(
       name: "TestSupport",
       dependencies: [
+        "ADSProtocol",
         "ADSServer",
         "ResourceCache",
         "EnvoyAPI",
@@ -195,9 +205,9 @@ let package = Package(
       swiftSettings: strictSettings
     ),
     .testTarget(
-      name: "ADSServerTests",
+      name: "ADSProtocolTests",
       dependencies: [
-        "ADSServer", "ResourceCache", "EnvoyAPI", "TestSupport",
+        "ADSProtocol", "ResourceCache", "EnvoyAPI", "TestSupport",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       swiftSettings: strictSettings
@@ -205,6 +215,7 @@ let package = Package(
     .testTarget(
       name: "EnvoyIntegrationTests",
       dependencies: [
+        "ADSProtocol",
         "ADSServer", "ResourceCache", "EnvoyAPI", "TestSupport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

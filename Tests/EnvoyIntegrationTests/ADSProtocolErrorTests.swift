@@ -1,3 +1,4 @@
+import ADSProtocol
 import ADSServer
 import EnvoyAPI
 import GRPCCore

@@ -1,3 +1,4 @@
+public import ADSProtocol
 public import ADSServer
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+public import ADSProtocol
 public import EnvoyAPI
 import ResourceCache
 import SwiftProtobuf

@@ -1,3 +1,4 @@
+public import ADSProtocol
 public import EnvoyAPI
 public import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -35,7 +36,7 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     return StreamingServerResponse { writer in
       try await runner.run(
         requests: request.messages,
-        decode: { message throws(RPCError) in (message.hasNode ? message.node : nil, try .init(message)) },
+        decode: { message throws(RPCError) in (message.hasNode ? message.node : nil, try Self.request(message)) },
         write: { try await writer.write(DiscoveryResponse($0)) })
       return [:]
     }
@@ -49,9 +50,22 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     return StreamingServerResponse { writer in
       try await runner.run(
         requests: request.messages,
-        decode: { message throws(RPCError) in (message.hasNode ? message.node : nil, try .init(message)) },
+        decode: { message throws(RPCError) in (message.hasNode ? message.node : nil, try Self.request(message)) },
         write: { try await writer.write(DeltaDiscoveryResponse($0)) })
       return [:]
+    }
+  }
+
+  /// A request for the protocol; one it cannot take ends the stream with INVALID_ARGUMENT.
+  private static func request(_ message: DiscoveryRequest) throws(RPCError) -> ADSProtocol.ClientRequest {
+    do throws(ADSRequestError) { return try ADSProtocol.ClientRequest(message) } catch {
+      throw RPCError(code: .invalidArgument, message: error.message)
+    }
+  }
+
+  private static func request(_ message: DeltaDiscoveryRequest) throws(RPCError) -> ADSProtocol.ClientRequest {
+    do throws(ADSRequestError) { return try ADSProtocol.ClientRequest(message) } catch {
+      throw RPCError(code: .invalidArgument, message: error.message)
     }
   }
 

@@ -1,3 +1,4 @@
+public import ADSProtocol
 import AsyncAlgorithms
 import EnvoyAPI
 import GRPCCore
@@ -20,7 +21,7 @@ struct StreamRunner {
   var credentials = StreamCredentials()
 
   private enum Input: Sendable {
-    case request(Envoy_Config_Core_V3_Node?, ClientRequest)
+    case request(Envoy_Config_Core_V3_Node?, ADSProtocol.ClientRequest)
     case snapshot(Snapshot)
     case closed
     case failed(any Error)
@@ -28,7 +29,7 @@ struct StreamRunner {
 
   func run<Request: Sendable>(
     requests: RPCAsyncSequence<Request, any Error>,
-    decode: @escaping @Sendable (Request) throws(RPCError) -> (Envoy_Config_Core_V3_Node?, ClientRequest),
+    decode: @escaping @Sendable (Request) throws(RPCError) -> (Envoy_Config_Core_V3_Node?, ADSProtocol.ClientRequest),
     write: (PlannedResponse) async throws -> Void
   ) async throws {
     let inputs = AsyncChannel<Input>()

@@ -1,3 +1,4 @@
+public import ADSProtocol
 public import Foundation
 public import ResourceCache
 import Synchronization

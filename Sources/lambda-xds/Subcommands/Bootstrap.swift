@@ -1,3 +1,4 @@
+import ADSProtocol
 import ADSServer
 import ArgumentParser
 import Foundation

@@ -1,4 +1,4 @@
-import ADSServer
+import ADSProtocol
 import ResourceCache
 import Testing
 
@@ -11,7 +11,7 @@ struct PushOrderTests {
 
   @Test(
     "listeners and routes wait until every cluster is warm",
-    arguments: [ADSServer.XDSVariant.stateOfTheWorld, .delta])
+    arguments: [ADSProtocol.XDSVariant.stateOfTheWorld, .delta])
   func routesAfterWarmClusters(variant: XDSVariant) {
     var stream = ADSStreamState(variant: variant)
     let wildcard = { (type: ResourceType, nonce: String) in

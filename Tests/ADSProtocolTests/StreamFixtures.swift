@@ -1,4 +1,4 @@
-import ADSServer
+import ADSProtocol
 import Foundation
 import ResourceCache
 

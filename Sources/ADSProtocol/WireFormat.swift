@@ -1,41 +1,44 @@
-import EnvoyAPI
-import GRPCCore
+public import EnvoyAPI
 import SwiftProtobuf
-import ResourceCache
+public import ResourceCache
 
-typealias DiscoveryRequest = Envoy_Service_Discovery_V3_DiscoveryRequest
-typealias DiscoveryResponse = Envoy_Service_Discovery_V3_DiscoveryResponse
-typealias DeltaDiscoveryRequest = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest
-typealias DeltaDiscoveryResponse = Envoy_Service_Discovery_V3_DeltaDiscoveryResponse
+public typealias DiscoveryRequest = Envoy_Service_Discovery_V3_DiscoveryRequest
+public typealias DiscoveryResponse = Envoy_Service_Discovery_V3_DiscoveryResponse
+public typealias DeltaDiscoveryRequest = Envoy_Service_Discovery_V3_DeltaDiscoveryRequest
+public typealias DeltaDiscoveryResponse = Envoy_Service_Discovery_V3_DeltaDiscoveryResponse
+
+/// A request the protocol cannot take (the gRPC service answers it with INVALID_ARGUMENT).
+public struct ADSRequestError: Error, Sendable, Equatable, CustomStringConvertible {
+  public let message: String
+  public var description: String { message }
+}
 
 /// Identifies this server in every response (Envoy shows it in its admin output).
 let controlPlane = Envoy_Config_Core_V3_ControlPlane.with { $0.identifier = "lambda-xds" }
 
 extension ResourceType {
   /// Maps a request's type URL, with the clear error the protocol asks for.
-  static func requested(_ typeURL: String) throws(RPCError) -> ResourceType {
+  static func requested(_ typeURL: String) throws(ADSRequestError) -> ResourceType {
     guard !typeURL.isEmpty else {
-      throw RPCError(code: .invalidArgument, message: "type_url is required on an ADS stream")
+      throw ADSRequestError(message: "type_url is required on an ADS stream")
     }
     guard let type = ResourceType(typeURL: typeURL) else {
       let supported = ResourceType.allCases.map(\.typeURL).joined(separator: ", ")
-      throw RPCError(
-        code: .invalidArgument,
-        message: "unsupported type_url \(typeURL); this server serves \(supported)")
+      throw ADSRequestError(message: "unsupported type_url \(typeURL); this server serves \(supported)")
     }
     return type
   }
 }
 
 extension ClientRequest {
-  init(_ request: DiscoveryRequest) throws(RPCError) {
+  public init(_ request: DiscoveryRequest) throws(ADSRequestError) {
     self.init(
       type: try .requested(request.typeURL), subscription: .replace(request.resourceNames),
       responseNonce: request.responseNonce,
       errorMessage: request.hasErrorDetail ? request.errorDetail.readableMessage : nil)
   }
 
-  init(_ request: DeltaDiscoveryRequest) throws(RPCError) {
+  public init(_ request: DeltaDiscoveryRequest) throws(ADSRequestError) {
     self.init(
       type: try .requested(request.typeURL),
       subscription: .change(
@@ -51,18 +54,18 @@ extension Google_Rpc_Status {
 }
 
 extension DiscoveryResponse {
-  init(_ planned: PlannedResponse) {
+  public init(_ planned: PlannedResponse) {
     self.init()
     versionInfo = planned.version
     typeURL = planned.type.typeURL
     nonce = planned.nonce
     resources = planned.resources.map(\.any)
-    controlPlane = ADSServer.controlPlane
+    controlPlane = ADSProtocol.controlPlane
   }
 }
 
 extension DeltaDiscoveryResponse {
-  init(_ planned: PlannedResponse) {
+  public init(_ planned: PlannedResponse) {
     self.init()
     systemVersionInfo = planned.version
     typeURL = planned.type.typeURL
@@ -75,6 +78,6 @@ extension DeltaDiscoveryResponse {
       }
     }
     removedResources = planned.removed
-    controlPlane = ADSServer.controlPlane
+    controlPlane = ADSProtocol.controlPlane
   }
 }

@@ -1,4 +1,4 @@
-import ADSServer
+import ADSProtocol
 import ResourceCache
 import Testing
 
