@@ -4,6 +4,7 @@ import Synchronization
 /// The latest answer of every watch, from which catalog snapshots are built.
 final class CatalogAccumulator: Sendable {
   struct State {
+    /// Each service's health entries, as registration bodies.
     var healthByService: [String: [JSONValue]] = [:]
     var entriesByKind: [String: [JSONValue]] = [:]
     var trustDomain: String?
@@ -40,17 +41,7 @@ final class CatalogAccumulator: Sendable {
   func snapshot(datacenter: String) -> CatalogSnapshot? {
     let state = state.withLock { $0 }
     guard state.pending.isEmpty else { return nil }
-    // A health entry has the same keys a registration body has, once flattened.
-    let registrations = state.healthByService.keys.sorted().flatMap { name in
-      state.healthByService[name]!.map { entry in
-        JSONValue.object([
-          "Node": entry["Node"]?["Node"] ?? .null,
-          "Address": entry["Node"]?["Address"] ?? .null,
-          "Service": entry["Service"] ?? .null,
-          "Checks": entry["Checks"] ?? .array([]),
-        ])
-      }
-    }
+    let registrations = state.healthByService.keys.sorted().flatMap { state.healthByService[$0]! }
     let entries = state.entriesByKind.keys.sorted().flatMap { state.entriesByKind[$0]! }
     return CatalogSnapshot(
       datacenter: datacenter, registrations: registrations, configEntries: entries,

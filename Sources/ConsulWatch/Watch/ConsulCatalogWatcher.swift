@@ -59,14 +59,14 @@ public struct ConsulCatalogWatcher: Sendable {
       group.addTask { [client] in await client.health.monitor(client) }
       for kind in Self.configKinds {
         group.addTask(operation: watch("config/\(kind)", "/v1/config/\(kind)") { body, state in
-          state.entriesByKind[kind] = body?.array ?? []
+          state.entriesByKind[kind] = ConsulAnswers.configEntries(body)
         })
       }
       group.addTask(operation: watch("roots", "/v1/connect/ca/roots") { body, state in
-        state.trustDomain = body?["TrustDomain"]?.string
+        state.trustDomain = ConsulAnswers.trustDomain(fromRoots: body)
       })
       group.addTask(operation: watch("services", "/v1/catalog/services") { body, _ in
-        serviceListChanged.yield(Set(body?.object?.keys ?? [:].keys))
+        serviceListChanged.yield(ConsulAnswers.serviceNames(body))
       })
       group.addTask { [quietPeriod, maxDelay] in
         var published: CatalogSnapshot?
@@ -96,7 +96,7 @@ public struct ConsulCatalogWatcher: Sendable {
         },
         run: { name in
           await watch("health/\(name)", "/v1/health/service/\(name)", expect: false) { body, state in
-            state.healthByService[name] = body?.array ?? []
+            state.healthByService[name] = ConsulAnswers.registrations(fromHealth: body)
           }()
         })
       group.cancelAll()

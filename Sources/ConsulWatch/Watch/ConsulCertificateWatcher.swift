@@ -40,7 +40,7 @@ public struct ConsulCertificateWatcher: Sendable {
 
     await withTaskGroup(of: Void.self) { group in
       group.addTask(operation: watch("/v1/connect/ca/roots") { body, certificates in
-        certificates.rootsPEM = Self.rootsPEM(body)
+        certificates.rootsPEM = ConsulAnswers.rootsPEM(body)
       })
       group.addTask {
         var published: MeshCertificates?
@@ -60,7 +60,7 @@ public struct ConsulCertificateWatcher: Sendable {
         },
         run: { service in
           await watch("/v1/agent/connect/ca/leaf/\(service)") { body, certificates in
-            certificates.leaves[service] = Self.leaf(body)
+            certificates.leaves[service] = ConsulAnswers.leaf(body)
           }()
         })
       group.cancelAll()
@@ -69,23 +69,10 @@ public struct ConsulCertificateWatcher: Sendable {
 
   /// The roots and the leaves of `services`, read once (for `dump` and `check`).
   public func fetch(services: Set<String>) async throws(ConsulError) -> MeshCertificates {
-    var certificates = MeshCertificates(rootsPEM: Self.rootsPEM(try await client.get("/v1/connect/ca/roots").body))
+    var certificates = MeshCertificates(rootsPEM: ConsulAnswers.rootsPEM(try await client.get("/v1/connect/ca/roots").body))
     for service in services.sorted() {
-      certificates.leaves[service] = Self.leaf(try await client.get("/v1/agent/connect/ca/leaf/\(service)").body)
+      certificates.leaves[service] = ConsulAnswers.leaf(try await client.get("/v1/agent/connect/ca/leaf/\(service)").body)
     }
     return certificates
   }
-
-  /// Every root of a `/v1/connect/ca/roots` answer: during a CA rotation proxies trust all.
-  static func rootsPEM(_ body: JSONValue?) -> String {
-    (body?["Roots"]?.array ?? []).compactMap { $0["RootCert"]?.string }.map(withNewline).joined()
-  }
-
-  /// The certificate and key of a `/v1/agent/connect/ca/leaf/<service>` answer.
-  static func leaf(_ body: JSONValue?) -> MeshCertificates.Leaf? {
-    guard let cert = body?["CertPEM"]?.string, let key = body?["PrivateKeyPEM"]?.string else { return nil }
-    return .init(certificatePEM: withNewline(cert), privateKeyPEM: withNewline(key))
-  }
-
-  static func withNewline(_ pem: String) -> String { pem.hasSuffix("\n") ? pem : pem + "\n" }
 }
