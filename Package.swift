@@ -13,7 +13,9 @@ let package = Package(
   name: "lambda-xds",
   platforms: [.macOS(.v15)],
   products: [
-    .executable(name: "lambda-xds", targets: ["lambda-xds"])
+    .executable(name: "lambda-xds", targets: ["lambda-xds"]),
+    // For the libFuzzer executables in Fuzz/ (built apart, with sanitizers: scripts/fuzz.sh).
+    .library(name: "Fuzzing", targets: ["Fuzzing"]),
   ],
   dependencies: [
     .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -141,6 +143,15 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
+    // What each fuzz target does with one input; Fuzz/ wraps them for libFuzzer.
+    .target(
+      name: "Fuzzing",
+      dependencies: [
+        "ADSProtocol", "ConsulCatalog", "EnvoyAPI", "ResourceCache", "Translation",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: strictSettings
+    ),
     // Benchmarks that print figures (`swift run -c release lambda-xds-bench`).
     .executableTarget(
       name: "lambda-xds-bench",
@@ -195,6 +206,13 @@ let package = Package(
     .testTarget(
       name: "EndToEndTests",
       dependencies: ["TestSupport"],
+      swiftSettings: strictSettings
+    ),
+    // Every input the fuzzers keep (seeds and the crashes they found) replayed as a test.
+    .testTarget(
+      name: "FuzzRegressionTests",
+      dependencies: ["Fuzzing"],
+      exclude: ["corpus", "regressions"],
       swiftSettings: strictSettings
     ),
     .testTarget(
