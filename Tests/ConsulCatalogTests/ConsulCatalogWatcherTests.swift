@@ -182,6 +182,22 @@ struct ConsulCatalogWatcherTests {
     }
   }
 
+  @Test("an answer over 64 MiB is refused unread, with an error; the last good catalog stays")
+  func hugeAnswer() async throws {
+    try await withWatcher(preload: CatalogFileTests.example) { simulator, published, errors in
+      try await eventually("the first snapshot") { published.items.last?.lambdas.count == 2 }
+      let count = published.items.count
+      try await simulator.put("/_sim/faults", json: #"{"huge_body_mb": 100}"#)
+      try await simulator.put("/v1/catalog/register", json: #"{"Node":"n7","Service":{"Service":"behind-a-huge-answer"}}"#)
+      try await eventually("the refusal", timeout: 30) { errors.items.contains { $0.code == .tooLarge } }
+      #expect(published.items.count == count, "nothing published from a refused answer")
+      try await simulator.put("/_sim/faults", json: "{}")
+      try await eventually("the change once answers are normal", timeout: 30) {
+        published.items.last?.instances["behind-a-huge-answer"] != nil
+      }
+    }
+  }
+
   @Test("Consul's ACL default policy (X-Consul-Default-Acl-Policy) reaches the snapshot")
   func aclDefaultPolicy() async throws {
     try await withWatcher(simulatorArguments: ["--acl-default", "deny"]) { simulator, published, _ in

@@ -7,7 +7,7 @@ PUT /v1/catalog/register, PUT /v1/catalog/deregister, PUT /v1/config and DELETE 
 injects faults on request (PUT /_sim/faults): 5xx bursts (a count or a time span), delays, dropped
 connections, hangs (reads answered only after a time span), refused connections (the listener
 closed, every connection reset, and reopened on the same port after a time span), slow leaf
-certificates (leaf_delay_ms), an index reset
+certificates (leaf_delay_ms), a runaway answer (huge_body_mb), an index reset
 to a lower value, and 403 for a wrong token. GET /_sim/stats counts requests per path.
 
 Also runs a Connect CA (roots and per-service leaf certificates; PUT /_sim/rotate-leaf/<service>
@@ -277,6 +277,20 @@ class Handler(BaseHTTPRequestHandler):
         if "ns" in query or "partition" in query:
             return self.error(400, 'Invalid query parameter: "ns" - Namespaces are a Consul Enterprise feature')
         if path == "/v1/catalog/services":
+            with state.lock:
+                huge = state.faults.get("huge_body_mb", 0)
+            if huge:  # a runaway answer: valid JSON padded with that many MiB of spaces
+                data = b"{}" + b" " * (huge << 20)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("X-Consul-Index", str(state.index))
+                self.end_headers()
+                try:
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # the client stopped reading, as it should
+                return
             def services():
                 result = {}
                 for service in state.services.values():
