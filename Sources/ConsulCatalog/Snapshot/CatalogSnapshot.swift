@@ -1,15 +1,33 @@
-/// Everything lambda-xds knows about the catalog at one moment: an immutable value, equal when
-/// nothing relevant changed, so an unchanged catalog is never republished.
+/// Everything lambda-xds knows about the catalog at one moment: a value, equal when nothing
+/// relevant changed, so an unchanged catalog is never republished.
+///
+/// Instances are changed through ``upsert(_:)``, ``removeInstance(id:)`` and
+/// ``replaceInstances(ofService:with:)``, which keep the indexes every translation reads (by
+/// service, mesh endpoints, proxies, gateways by service) up to date at the cost of what changed,
+/// so a change never costs a pass over the whole catalog.
 public struct CatalogSnapshot: Sendable, Equatable {
   public var datacenter: String
   /// `<cluster-id>.consul`, from the Connect CA roots (nil until known).
   public var trustDomain: String?
   /// Every service instance, by service ID.
-  public var instances: [String: ServiceInstance]
+  public private(set) var instances: [String: ServiceInstance] = [:]
+  /// Every instance by service name, in id order.
+  public private(set) var instancesByService: [String: [ServiceInstance]] = [:]
+  /// Each service's mesh endpoints, as Consul's `/v1/health/connect/<service>` lists them: the
+  /// sidecar proxies whose destination it is and its Connect-native instances, in id order.
+  /// Health is not filtered: Consul sends every endpoint with its health.
+  public private(set) var connectEndpointsByService: [String: [ServiceInstance]] = [:]
+  /// Sidecars and terminating gateways: the proxies lambda-xds configures, by service ID (which
+  /// is also the Envoy node id).
+  public private(set) var proxies: [String: ServiceInstance] = [:]
   /// Services declared as Lambda functions (valid or not), by service name.
   public var lambdas: [String: LambdaRegistration]
   /// Terminating gateway service name -> the services it links.
-  public var gatewayLinks: [String: [String]]
+  public var gatewayLinks: [String: [String]] {
+    didSet { gatewaysByService = Self.index(gatewayLinks) }
+  }
+  /// For every service, the gateways linking it (a wildcard link is under `"*"`).
+  public private(set) var gatewaysByService: [String: [String]] = [:]
   /// service-intentions entries by destination name (`*` included).
   public var intentions: [String: ServiceIntentions]
   /// Every service-defaults entry, by service name.
@@ -24,21 +42,27 @@ public struct CatalogSnapshot: Sendable, Equatable {
   public var aclDefaultPolicy: String?
 
   public init(
-    datacenter: String, trustDomain: String? = nil, instances: [String: ServiceInstance] = [:],
+    datacenter: String, trustDomain: String? = nil, instances: [ServiceInstance] = [],
     lambdas: [String: LambdaRegistration] = [:], gatewayLinks: [String: [String]] = [:],
     intentions: [String: ServiceIntentions] = [:], serviceDefaults: [String: ServiceDefaults] = [:],
     proxyDefaults: ProxyDefaults = ProxyDefaults(), mesh: MeshConfig = MeshConfig(), rejectedObjects: [String] = []
   ) {
     self.datacenter = datacenter
     self.trustDomain = trustDomain
-    self.instances = instances
     self.lambdas = lambdas
     self.gatewayLinks = gatewayLinks
+    self.gatewaysByService = Self.index(gatewayLinks)
     self.intentions = intentions
     self.serviceDefaults = serviceDefaults
     self.proxyDefaults = proxyDefaults
     self.mesh = mesh
     self.rejectedObjects = rejectedObjects
+    var byService: [String: [ServiceInstance]] = [:]
+    for instance in instances {
+      self.instances[instance.id] = instance
+    }
+    for instance in self.instances.values { byService[instance.name, default: []].append(instance) }
+    for (service, list) in byService { setInstances(list, ofService: service) }
   }
 
   /// Builds the snapshot from registrations and config entries, the way Consul itself would see
@@ -46,20 +70,22 @@ public struct CatalogSnapshot: Sendable, Equatable {
   public init(
     datacenter: String, registrations: [JSONValue], configEntries: [JSONValue], trustDomain: String? = nil
   ) {
-    self.init(datacenter: datacenter, trustDomain: trustDomain)
+    var parsed: [ServiceInstance] = []
+    var rejected: [String] = []
     for (index, body) in registrations.enumerated() {
       do {
-        let instance = try ServiceInstance(registration: body)
-        instances[instance.id] = instance
+        parsed.append(try ServiceInstance(registration: body))
       } catch {
-        rejectedObjects.append("registration #\(index + 1): \(error)")
+        rejected.append("registration #\(index + 1): \(error)")
       }
     }
+    self.init(datacenter: datacenter, trustDomain: trustDomain, instances: parsed, rejectedObjects: rejected)
+    var links: [String: [String]] = [:]
     for (index, body) in configEntries.enumerated() {
       do {
         switch try ConfigEntry(body) {
         case .serviceDefaults(let entry): serviceDefaults[entry.name] = entry
-        case .terminatingGateway(let name, let services): gatewayLinks[name] = services
+        case .terminatingGateway(let name, let services): links[name] = services
         case .proxyDefaults(let entry): proxyDefaults = entry
         case .serviceIntentions(let entry): intentions[entry.destination] = entry
         case .mesh(let entry): mesh = entry
@@ -69,6 +95,8 @@ public struct CatalogSnapshot: Sendable, Equatable {
         rejectedObjects.append("config entry #\(index + 1): \(error)")
       }
     }
+    gatewayLinks = links
+    gatewaysByService = Self.index(links)  // observers do not run in an initializer
     for entry in serviceDefaults.values {
       if let lambda = LambdaRegistration.parse(entry, inheritedProtocol: proxyDefaults.protocol) {
         lambdas[entry.name] = lambda
@@ -76,22 +104,72 @@ public struct CatalogSnapshot: Sendable, Equatable {
     }
   }
 
-  /// Sidecars and terminating gateways: the proxies lambda-xds configures, by service ID (which
-  /// is also the Envoy node id).
-  public var proxies: [String: ServiceInstance] {
-    instances.filter { $0.value.kind == .connectProxy || $0.value.kind == .terminatingGateway }
+  // MARK: Changing instances
+
+  /// Adds or replaces one instance.
+  public mutating func upsert(_ instance: ServiceInstance) {
+    if let previous = instances[instance.id], previous.name != instance.name { removeInstance(id: previous.id) }
+    instances[instance.id] = instance
+    var list = instancesByService[instance.name] ?? []
+    list.removeAll { $0.id == instance.id }
+    list.append(instance)
+    setInstances(list, ofService: instance.name)
   }
+
+  public mutating func removeInstance(id: String) {
+    guard let previous = instances.removeValue(forKey: id) else { return }
+    setInstances((instancesByService[previous.name] ?? []).filter { $0.id != id }, ofService: previous.name)
+  }
+
+  /// Replaces every instance of a service (what one `/v1/health/service/<name>` answer says).
+  public mutating func replaceInstances(ofService service: String, with list: [ServiceInstance]) {
+    for instance in instancesByService[service] ?? [] { instances[instance.id] = nil }
+    var kept: [ServiceInstance] = []
+    for instance in list where instance.name == service {
+      if let other = instances[instance.id] { removeInstance(id: other.id) }
+      instances[instance.id] = instance
+      kept.append(instance)
+    }
+    setInstances(kept, ofService: service)
+  }
+
+  /// Stores a service's instances (in id order) and updates the indexes derived from them, at
+  /// the cost of that service's instances and the endpoint lists they belong to.
+  private mutating func setInstances(_ list: [ServiceInstance], ofService service: String) {
+    let old = instancesByService[service] ?? []
+    let sorted = list.sorted { $0.id < $1.id }
+    instancesByService[service] = sorted.isEmpty ? nil : sorted
+    for instance in old { proxies[instance.id] = nil }
+    for instance in sorted where instance.kind == .connectProxy || instance.kind == .terminatingGateway {
+      proxies[instance.id] = instance
+    }
+    let ids = Set(old.map(\.id)).union(sorted.map(\.id))
+    let touched = Set(old.compactMap(Self.endpointService)).union(sorted.compactMap(Self.endpointService))
+    for destination in touched {
+      var endpoints = (connectEndpointsByService[destination] ?? []).filter { !ids.contains($0.id) }
+      endpoints += sorted.filter { Self.endpointService($0) == destination }
+      endpoints.sort { $0.id < $1.id }
+      connectEndpointsByService[destination] = endpoints.isEmpty ? nil : endpoints
+    }
+  }
+
+  /// The service whose mesh endpoint an instance is: a sidecar's destination, a native
+  /// instance's own service.
+  static func endpointService(_ instance: ServiceInstance) -> String? {
+    if instance.kind == .connectProxy { return instance.proxy?.destinationServiceName }
+    return instance.kind == .typical && instance.connectNative ? instance.name : nil
+  }
+
+  // MARK: Reading
 
   /// Healthy instances of a service (for gateways: where sidecars send gated Lambda traffic).
   public func healthyInstances(of service: String) -> [ServiceInstance] {
-    healthyInstancesByService[service] ?? []
+    (instancesByService[service] ?? []).filter(\.healthy)
   }
 
   /// The terminating gateways that link a service (directly or by `*`).
-  /// - Parameter index: ``gatewaysByService``, when asking for many services.
-  public func gateways(linking service: String, in index: [String: [String]]? = nil) -> [String] {
-    let index = index ?? gatewaysByService
-    return Set((index[service] ?? []) + (index["*"] ?? [])).sorted()
+  public func gateways(linking service: String) -> [String] {
+    Set((gatewaysByService[service] ?? []) + (gatewaysByService["*"] ?? [])).sorted()
   }
 
   /// The services a terminating gateway fronts; its `*` link means every Lambda service.
@@ -101,43 +179,20 @@ public struct CatalogSnapshot: Sendable, Equatable {
     return linked
   }
 
-  /// For every service, the gateways linking it, computed in one pass (a wildcard link is under
-  /// `"*"`): per-service lookups without scanning every gateway's list.
-  public var gatewaysByService: [String: [String]] {
+  private static func index(_ links: [String: [String]]) -> [String: [String]] {
     var result: [String: [String]] = [:]
-    for (gateway, services) in gatewayLinks.sorted(by: { $0.key < $1.key }) {
+    for (gateway, services) in links.sorted(by: { $0.key < $1.key }) {
       for service in Set(services) { result[service, default: []].append(gateway) }
     }
     return result
   }
 
-  /// Each service's mesh endpoints, as Consul's `/v1/health/connect/<service>` lists them: the
-  /// sidecar proxies whose destination it is and its Connect-native instances, in id order.
-  /// Health is not filtered: Consul sends every endpoint with its health.
-  public var connectEndpointsByService: [String: [ServiceInstance]] {
-    var result: [String: [ServiceInstance]] = [:]
-    for instance in instances.values {
-      if instance.kind == .connectProxy, let destination = instance.proxy?.destinationServiceName {
-        result[destination, default: []].append(instance)
-      } else if instance.kind == .typical && instance.connectNative {
-        result[instance.name, default: []].append(instance)
-      }
-    }
-    return result.mapValues { $0.sorted { $0.id < $1.id } }
-  }
-
-  /// Every instance grouped by service name, in one pass.
-  public var instancesByService: [String: [ServiceInstance]] {
-    var result: [String: [ServiceInstance]] = [:]
-    for instance in instances.values { result[instance.name, default: []].append(instance) }
-    return result.mapValues { $0.sorted { $0.id < $1.id } }
-  }
-
-  /// Healthy instances grouped by service name, in one pass.
-  public var healthyInstancesByService: [String: [ServiceInstance]] {
-    var result: [String: [ServiceInstance]] = [:]
-    for instance in instances.values where instance.healthy { result[instance.name, default: []].append(instance) }
-    return result.mapValues { $0.sorted { $0.id < $1.id } }
+  public static func == (lhs: Self, rhs: Self) -> Bool {
+    // The indexes follow from the instances and links; comparing those is enough.
+    lhs.datacenter == rhs.datacenter && lhs.trustDomain == rhs.trustDomain && lhs.instances == rhs.instances
+      && lhs.lambdas == rhs.lambdas && lhs.gatewayLinks == rhs.gatewayLinks && lhs.intentions == rhs.intentions
+      && lhs.serviceDefaults == rhs.serviceDefaults && lhs.proxyDefaults == rhs.proxyDefaults && lhs.mesh == rhs.mesh
+      && lhs.rejectedObjects == rhs.rejectedObjects && lhs.aclDefaultPolicy == rhs.aclDefaultPolicy
   }
 }
 
