@@ -17,6 +17,8 @@ public struct CatalogTranslation: Sendable {
   public let plan: LambdaRoutingPlan
   /// By node id.
   public let proxies: [String: ProxyTranslation]
+  /// The proxies translated again (among them those that left); nil: every proxy.
+  public let changed: Set<String>?
 
   /// Every finding as one line: the plan's, then each proxy's (marked with its node id).
   public var report: [String] {

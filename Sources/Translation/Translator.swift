@@ -2,6 +2,7 @@ public import ConsulCatalog
 import EnvoyAPI
 import SwiftProtobuf
 import ResourceCache
+import Synchronization
 
 /// Catalog snapshot in, Envoy resources per proxy out. Pure: no I/O, no clocks, no async.
 ///
@@ -15,21 +16,78 @@ public struct Translator: Sendable {
     self.options = options
   }
 
-  /// - Parameter memo: resources kept from the previous translation; with it, only what the
-  ///   catalog change touched is encoded again. The result is the same either way.
+  /// - Parameters:
+  ///   - change: what differs from the catalog `state` last saw; nil translates everything.
+  ///   - state: the previous translation, kept and updated: with a change, only the proxies it
+  ///     touches are translated again (and only resources not already encoded are encoded);
+  ///     every other proxy keeps its result. The output is the same either way.
   public func translate(
-    _ catalog: CatalogSnapshot, certificates: MeshCertificates = .none, memo: TranslationMemo? = nil
+    _ catalog: CatalogSnapshot, certificates: MeshCertificates = .none, change: CatalogChange? = nil,
+    state: TranslationState? = nil
   ) -> CatalogTranslation {
     let environment = TranslationEnvironment(options: options, datacenter: catalog.datacenter, trustDomain: catalog.trustDomain)
-    let context = TranslationContext(
-      catalog: catalog, certificates: certificates, environment: environment,
-      previous: memo?.entries(for: environment) ?? [:])
-    var proxies: [String: ProxyTranslation] = [:]
-    for (id, proxy) in catalog.proxies {
-      proxies[id] = context.translate(proxy)
+    guard let state else {
+      var value = TranslationState.Value(environment: environment, certificates: certificates, plan: LambdaRoutingPlan(catalog))
+      return Self.full(catalog, certificates, &value)
     }
-    memo?.keep(context.used)
-    return CatalogTranslation(plan: context.plan, proxies: proxies)
+    return state.value.withLock { kept in
+      guard var value = kept, value.environment == environment, let change, !change.everything,
+        value.certificates.rootsPEM == certificates.rootsPEM
+      else {
+        var value = TranslationState.Value(environment: environment, certificates: certificates, plan: LambdaRoutingPlan(catalog))
+        let result = Self.full(catalog, certificates, &value)
+        kept = value
+        return result
+      }
+      let result = Self.incremental(catalog, certificates, change, &value)
+      kept = value
+      return result
+    }
+  }
+
+  private static func full(
+    _ catalog: CatalogSnapshot, _ certificates: MeshCertificates, _ value: inout TranslationState.Value
+  ) -> CatalogTranslation {
+    let context = TranslationContext(
+      catalog: catalog, certificates: certificates, environment: value.environment, plan: value.plan, previous: [:])
+    for (id, proxy) in catalog.proxies {
+      let (translation, reads, specs) = context.translate(proxy)
+      value.record(id, translation, reads: reads, specs: specs, built: context.used)
+    }
+    return CatalogTranslation(plan: value.plan, proxies: value.proxies, changed: nil)
+  }
+
+  private static func incremental(
+    _ catalog: CatalogSnapshot, _ certificates: MeshCertificates, _ change: CatalogChange,
+    _ value: inout TranslationState.Value
+  ) -> CatalogTranslation {
+    var services = change.services
+    // A gateway's instances or links decide the routes of the services it links.
+    for service in change.services where catalog.gatewayLinks[service] != nil {
+      services.formUnion(catalog.services(linkedTo: service))
+    }
+    // New certificates for a service reach the proxies that present it.
+    let old = value.certificates.leaves
+    for service in Set(old.keys).union(certificates.leaves.keys) where old[service] != certificates.leaves[service] {
+      services.insert(service)
+    }
+    value.certificates = certificates
+    services.formUnion(value.plan.update(services.filter { catalog.lambdas[$0] != nil || value.plan.routes[$0] != nil }, in: catalog))
+    var affected = change.proxies
+    for service in services { affected.formUnion(value.readers[service] ?? []) }
+    if !services.isEmpty || !change.proxies.isEmpty { affected.formUnion(value.everyServiceReaders) }
+    let context = TranslationContext(
+      catalog: catalog, certificates: certificates, environment: value.environment, plan: value.plan,
+      previous: value.resources)
+    for node in affected {
+      if let proxy = catalog.proxies[node] {
+        let (translation, reads, specs) = context.translate(proxy)
+        value.record(node, translation, reads: reads, specs: specs, built: context.used)
+      } else {
+        value.record(node, nil, reads: nil, specs: [], built: [:])
+      }
+    }
+    return CatalogTranslation(plan: value.plan, proxies: value.proxies, changed: affected)
   }
 }
 
@@ -48,24 +106,37 @@ final class TranslationContext {
   /// Built or reused in this one.
   private(set) var used: [SpecKey: EncodedResource] = [:]
 
+  /// What the proxy being translated read and used.
+  private var reads = ProxyReads()
+  private var specs: [SpecKey] = []
+
   init(
     catalog: CatalogSnapshot, certificates: MeshCertificates, environment: TranslationEnvironment,
-    previous: [SpecKey: EncodedResource]
+    plan: LambdaRoutingPlan, previous: [SpecKey: EncodedResource]
   ) {
     self.catalog = catalog
     self.certificates = certificates
-    self.plan = LambdaRoutingPlan(catalog)
+    self.plan = plan
     self.environment = environment
     self.connectEndpoints = catalog.connectEndpointsByService
     self.instancesByService = catalog.instancesByService
     self.previous = previous
   }
 
+  /// Notes that the proxy being translated depends on a service (its instances, endpoints,
+  /// defaults, intentions, Lambda route, links, certificate).
+  func read(_ service: String) { reads.services.insert(service) }
+
+  /// Notes that the proxy depends on the set of every service (a transparent proxy).
+  func readEveryService() { reads.everyService = true }
+
   var datacenter: String { catalog.datacenter }
   var options: TranslationOptions { environment.options }
   var intentionPolicy: TranslationOptions.IntentionPolicy { options.intentionPolicy(for: catalog) }
 
-  func translate(_ proxy: ServiceInstance) -> ProxyTranslation {
+  func translate(_ proxy: ServiceInstance) -> (ProxyTranslation, ProxyReads, [SpecKey]) {
+    reads = ProxyReads()
+    specs = []
     var builder = ProxyBuilder()
     switch proxy.kind {
     case .connectProxy: sidecar(proxy, &builder)
@@ -79,12 +150,13 @@ final class TranslationContext {
     } catch {
       findings.append(.error(proxy.id, "internal error, keeping the previous configuration: \(error)"))
     }
-    return ProxyTranslation(nodeID: proxy.id, kind: proxy.kind, snapshot: snapshot, findings: findings)
+    return (ProxyTranslation(nodeID: proxy.id, kind: proxy.kind, snapshot: snapshot, findings: findings), reads, specs)
   }
 
   /// The encoded resource for a spec: from this translation, else the memo, else built now.
   func shared(_ spec: some ResourceSpec) throws -> EncodedResource {
     let key = SpecKey(spec)
+    specs.append(key)
     if let resource = used[key] ?? previous[key] {
       used[key] = resource
       return resource
@@ -96,6 +168,7 @@ final class TranslationContext {
 
   /// Adds the roots and the service's leaf; false when either is missing.
   func addMeshSecrets(for service: String, _ builder: inout ProxyBuilder) throws -> Bool {
+    read(service)
     guard !certificates.rootsPEM.isEmpty, let leaf = certificates.leaves[service] else { return false }
     builder.add(try shared(MeshSecrets.Roots(pem: certificates.rootsPEM)))
     builder.add(try shared(MeshSecrets.Leaf(service: service, leaf: leaf)))

@@ -105,8 +105,11 @@ struct MeshRulesTests {
   @Test("a weight below 1 makes the endpoint unhealthy with weight 1; weights above 128 are clamped")
   func weights() throws {
     var catalog = try catalog("mesh-upstreams")
-    catalog.instances["db-1-sidecar-proxy"]?.weights = .init(passing: 0, warning: 0)
-    catalog.instances["db-2-sidecar-proxy"]?.weights = .init(passing: 500, warning: 500)
+    for (id, weights) in [("db-1-sidecar-proxy", 0), ("db-2-sidecar-proxy", 500)] {
+      var instance = try #require(catalog.instances[id])
+      instance.weights = .init(passing: weights, warning: weights)
+      catalog.upsert(instance)
+    }
     let web = try #require(translate(catalog).proxies["web-sidecar-proxy"]?.snapshot)
     let endpoints = try ClusterLoadAssignment(serializedBytes: try #require(web[ResourceKey(.endpoint, Self.sni("db"))]).bytes)
       .endpoints[0].lbEndpoints
@@ -186,7 +189,7 @@ struct MeshRulesTests {
     let long = String(repeating: "d", count: 230)
     var proxy = try #require(catalog.instances["web-sidecar-proxy"])
     proxy.proxy?.upstreams.append(Upstream(destinationName: long, localBindPort: 9300))
-    catalog.instances[proxy.id] = proxy
+    catalog.upsert(proxy)
     let web = try #require(translate(catalog).proxies["web-sidecar-proxy"])
     #expect(web.findings.contains { $0.service == long && $0.message.contains("TLS allows 255") })
     #expect(try #require(web.snapshot).resources(.listener).count == 8, "every other listener stays")

@@ -157,7 +157,7 @@ struct TranslationRulesTests {
     for index in 0..<50 {
       var copy = sidecar
       copy.id = "api-sidecar-proxy-\(index)"
-      catalog.instances[copy.id] = copy
+      catalog.upsert(copy)
     }
     let translation = Translator().translate(catalog)
     let buffers = Set(
@@ -169,15 +169,16 @@ struct TranslationRulesTests {
     #expect(buffers.count == 1)
   }
 
-  @Test("a memo reuses encodings across translations and never changes the output")
-  func memo() throws {
-    let memo = TranslationMemo()
+  @Test("kept state reuses encodings across translations and never changes the output")
+  func keptState() throws {
+    let state = TranslationState()
     let translator = Translator()
     var catalog = try CatalogFile.snapshot(contentsOf: GoldenCase.example.path)
     func snapshots(_ translation: CatalogTranslation) -> [String: Snapshot?] { translation.proxies.mapValues(\.snapshot) }
-    let first = translator.translate(catalog, certificates: GoldenCase.certificates, memo: memo)
-    #expect(memo.count > 0)
-    let again = translator.translate(catalog, certificates: GoldenCase.certificates, memo: memo)
+    let first = translator.translate(catalog, certificates: GoldenCase.certificates, state: state)
+    #expect(state.resourceCount > 0)
+    let again = translator.translate(catalog, certificates: GoldenCase.certificates, change: CatalogChange(), state: state)
+    #expect(again.changed == [], "nothing changed: nothing translated again")
     let cluster = ResourceKey(.cluster, Self.sni("authentication"))
     let buffer = { (translation: CatalogTranslation) in
       translation.proxies["api-sidecar-proxy"]?.snapshot?[cluster]?.bytes.withUnsafeBytes { Int(bitPattern: $0.baseAddress) }
@@ -186,10 +187,12 @@ struct TranslationRulesTests {
     for change in [{ (c: inout CatalogSnapshot) in c.gatewayLinks["terminating-gateway"] = ["payments", "authentication"] },
                    { c in c.gatewayLinks["terminating-gateway"] = [] }, { c in c.trustDomain = "other.consul" },
                    { c in c.intentions["payments"] = nil }] {
+      let before = catalog
       change(&catalog)
-      let withMemo = translator.translate(catalog, certificates: GoldenCase.certificates, memo: memo)
+      let kept = translator.translate(
+        catalog, certificates: GoldenCase.certificates, change: CatalogChange(from: before, to: catalog), state: state)
       let fresh = translator.translate(catalog, certificates: GoldenCase.certificates)
-      #expect(snapshots(withMemo) == snapshots(fresh))
+      #expect(snapshots(kept) == snapshots(fresh))
     }
   }
 

@@ -18,48 +18,69 @@ public enum LambdaRoute: Sendable, Equatable {
   }
 }
 
-/// The routing decision for every Lambda service, with the findings that explain it.
+/// The routing decision for every Lambda service, with the findings that explain it. Planned
+/// service by service, so a change plans again only the services it touched.
 public struct LambdaRoutingPlan: Sendable, Equatable {
-  public var routes: [String: LambdaRoute]
-  public var findings: [Finding]
+  public private(set) var routes: [String: LambdaRoute] = [:]
+  private var findingsByService: [String: [Finding]] = [:]
+  private var rejected: [Finding] = []
 
   /// As Consul decides: a service linked by a terminating gateway with a healthy instance is
   /// reached through it (its `/v1/health/connect` view lists the gateway); otherwise directly.
   public init(_ catalog: CatalogSnapshot) {
-    routes = [:]
-    findings = catalog.rejectedObjects.map { .error("catalog", "ignored: \($0)") }
-    let gatewaysByService = catalog.gatewaysByService
-    let healthy = catalog.healthyInstancesByService
-    for (service, registration) in catalog.lambdas {
-      findings += registration.warnings.map { .warning(service, $0) }
-      guard case .success(let function) = registration.function else {
-        let reason = registration.invalidReason ?? "invalid"
-        routes[service] = .excluded(reason: reason)
-        findings.append(.error(service, "excluded: \(reason)"))
-        continue
-      }
-      let gateways = catalog.gateways(linking: service, in: gatewaysByService)
-      let endpoints = gateways.flatMap { healthy[$0] ?? [] }.filter { !$0.address.isEmpty && $0.port > 0 }
-      if gateways.isEmpty || endpoints.isEmpty {
-        if !gateways.isEmpty {
-          findings.append(
-            .warning(
-              service,
-              "linked to terminating gateway \(gateways.joined(separator: ", ")) but no instance is healthy with an address and port; callers invoke it directly from their sidecars, where intentions are not enforced"
-            ))
-        }
-        if catalog.intentions[service] != nil {
-          findings.append(.warning(service, "has service-intentions, but direct calls from sidecars cannot enforce them; link it to a terminating gateway"))
-        }
-        routes[service] = .direct(function)
-      } else if catalog.trustDomain == nil {
-        let reason = "linked to a terminating gateway, but the mesh trust domain (Connect CA roots) is not known yet"
-        routes[service] = .excluded(reason: reason)
-        findings.append(.error(service, "excluded: \(reason)"))
-      } else {
-        routes[service] = .gated(function, gateways: gateways, endpoints: endpoints.sorted { $0.id < $1.id })
-      }
+    _ = update(catalog.lambdas.keys, in: catalog)
+  }
+
+  /// Every finding, sorted.
+  public var findings: [Finding] { (rejected + findingsByService.values.joined()).sorted() }
+
+  /// Plans these services again (and reads the catalog's rejected objects again).
+  /// - Returns: the services whose route changed.
+  public mutating func update(_ services: some Sequence<String>, in catalog: CatalogSnapshot) -> Set<String> {
+    rejected = catalog.rejectedObjects.map { .error("catalog", "ignored: \($0)") }
+    var changed = Set<String>()
+    for service in services {
+      let before = routes[service]
+      plan(service, catalog)
+      if routes[service] != before { changed.insert(service) }
     }
-    findings.sort()
+    return changed
+  }
+
+  private mutating func plan(_ service: String, _ catalog: CatalogSnapshot) {
+    guard let registration = catalog.lambdas[service] else {
+      routes[service] = nil
+      findingsByService[service] = nil
+      return
+    }
+    var findings = registration.warnings.map { Finding.warning(service, $0) }
+    defer { findingsByService[service] = findings.isEmpty ? nil : findings }
+    guard case .success(let function) = registration.function else {
+      let reason = registration.invalidReason ?? "invalid"
+      routes[service] = .excluded(reason: reason)
+      findings.append(.error(service, "excluded: \(reason)"))
+      return
+    }
+    let gateways = catalog.gateways(linking: service)
+    let endpoints = gateways.flatMap { catalog.healthyInstances(of: $0) }.filter { !$0.address.isEmpty && $0.port > 0 }
+    if gateways.isEmpty || endpoints.isEmpty {
+      if !gateways.isEmpty {
+        findings.append(
+          .warning(
+            service,
+            "linked to terminating gateway \(gateways.joined(separator: ", ")) but no instance is healthy with an address and port; callers invoke it directly from their sidecars, where intentions are not enforced"
+          ))
+      }
+      if catalog.intentions[service] != nil {
+        findings.append(.warning(service, "has service-intentions, but direct calls from sidecars cannot enforce them; link it to a terminating gateway"))
+      }
+      routes[service] = .direct(function)
+    } else if catalog.trustDomain == nil {
+      let reason = "linked to a terminating gateway, but the mesh trust domain (Connect CA roots) is not known yet"
+      routes[service] = .excluded(reason: reason)
+      findings.append(.error(service, "excluded: \(reason)"))
+    } else {
+      routes[service] = .gated(function, gateways: gateways, endpoints: endpoints.sorted { $0.id < $1.id })
+    }
   }
 }

@@ -5,12 +5,16 @@ extension TranslationContext {
   /// A terminating gateway: one SNI filter chain per linked Lambda service (mTLS with that
   /// service's leaf, intentions, signing), its Lambda cluster, and the chains' routes.
   func gateway(_ proxy: ServiceInstance, _ builder: inout ProxyBuilder) {
+    read(proxy.name)
+    // A `*` link fronts every Lambda service, including ones that appear later.
+    if catalog.gatewayLinks[proxy.name]?.contains("*") == true { readEveryService() }
     guard !proxy.address.isEmpty, proxy.port > 0 else {
       builder.fail(proxy.name, "terminating gateway \(proxy.id) has no address and port; no listener")
       return
     }
     var chains: [GatewayListener.Chain] = []
     for service in catalog.services(linkedTo: proxy.name).sorted() {
+      read(service)
       guard let registration = catalog.lambdas[service] else {
         builder.warn(service, "linked to this gateway but not a Lambda service: lambda-xds configures only Lambda services; no filter chain")
         continue

@@ -8,6 +8,7 @@ extension TranslationContext {
   func sidecar(_ proxy: ServiceInstance, _ builder: inout ProxyBuilder) {
     guard let config = proxy.proxy else { return }
     let service = config.destinationServiceName
+    read(service)
     let resolved = catalog.resolved(config)
     for problem in config.problems { builder.fail(service, "proxy \(proxy.id): \(problem)") }
     let hasIdentity = (try? addMeshSecrets(for: service, &builder)) ?? false
@@ -161,6 +162,7 @@ extension TranslationContext {
     _ service: String, id: String, settings: UpstreamSettings, _ sidecar: Sidecar, _ cache: inout UpstreamCache,
     _ builder: inout ProxyBuilder
   ) -> UpstreamFilter? {
+    read(service)
     if let known = cache.filters[service] { return known }
     for problem in settings.problems { builder.warn(service, "upstream Config: \(problem)") }
     let filter: UpstreamFilter? = builder.capture(service) { part in
@@ -224,6 +226,8 @@ extension TranslationContext {
     _ sidecar: Sidecar, skipping explicit: Set<String>, _ cache: inout UpstreamCache, _ builder: inout ProxyBuilder
   ) {
     let source = sidecar.service
+    // Every service, its virtual IPs and its intentions decide what this proxy may reach.
+    readEveryService()
     let defaultAllow = intentionPolicy == .allow
     var candidates = Set(instancesByService.compactMap { name, instances in
       instances.contains { $0.kind == .typical } ? name : nil

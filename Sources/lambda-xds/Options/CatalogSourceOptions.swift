@@ -106,7 +106,7 @@ struct CatalogSourceOptions: ParsableArguments {
         return nil
       }
       group.addTask {
-        for await catalog in feed.snapshots { return catalog }
+        for await update in feed.updates { return update.snapshot }
         return nil
       }
       group.addTask {

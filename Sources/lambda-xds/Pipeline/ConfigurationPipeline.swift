@@ -26,6 +26,8 @@ final class ConfigurationPipeline: Sendable {
     /// From Consul's CA (Consul mode).
     var consulCertificates: MeshCertificates?
     var translation: CatalogTranslation?
+    /// What changed in the catalog since the last translation.
+    var pendingChange = CatalogChange.all
     /// What the last translation was given.
     var certificates = MeshCertificates.none
     var findings: Set<String> = []
@@ -44,7 +46,7 @@ final class ConfigurationPipeline: Sendable {
   let leafStore: URL?
   let certificateWait: TimeInterval
   private let state = Mutex(State())
-  private let memo = TranslationMemo()
+  private let translationState = TranslationState()
 
   init(
     translator: Translator, cache: SnapshotCache, makeAuthority: AuthorityFactory?, leafLifetime: TimeInterval,
@@ -74,7 +76,7 @@ final class ConfigurationPipeline: Sendable {
   func run(_ feed: CatalogFeed) async {
     await withTaskGroup(of: Void.self) { group in
       group.addTask {
-        for await catalog in feed.snapshots { self.update(catalog) }
+        for await update in feed.updates { self.update(update.snapshot, change: update.change) }
       }
       if makeAuthority != nil {
         group.addTask { await self.renewLeaves() }
@@ -85,9 +87,10 @@ final class ConfigurationPipeline: Sendable {
     }
   }
 
-  func update(_ catalog: CatalogSnapshot) {
+  func update(_ catalog: CatalogSnapshot, change: CatalogChange = .all) {
     state.withLock { state in
       state.catalog = catalog
+      state.pendingChange.formUnion(change)
       refresh(&state, now: Date(), force: true)
     }
   }
@@ -116,7 +119,7 @@ final class ConfigurationPipeline: Sendable {
       try? await Task.sleep(for: .milliseconds(250))
       state.withLock { state in
         guard !state.holding.isEmpty, let translation = state.translation else { return }
-        apply(translation, &state, now: Date())
+        apply(translation, nodes: Set(state.holding.keys), &state, now: Date())
       }
     }
   }
@@ -145,12 +148,25 @@ final class ConfigurationPipeline: Sendable {
     }
     guard force || renewed else { return }
     state.certificates = certificates
-    apply(translator.translate(catalog, certificates: certificates, memo: memo), &state, now: now)
+    let translation = translator.translate(
+      catalog, certificates: certificates, change: state.pendingChange, state: translationState)
+    state.pendingChange = CatalogChange()
+    apply(translation, nodes: translation.changed ?? Set(translation.proxies.keys).union(cache.nodeIDs), &state, now: now)
   }
 
-  private func apply(_ translation: CatalogTranslation, _ state: inout State, now: Date) {
+  /// Puts the translation of `nodes` into the cache (the others did not change).
+  private func apply(_ translation: CatalogTranslation, nodes: Set<String>, _ state: inout State, now: Date) {
     var changed = 0
-    for (node, proxy) in translation.proxies {
+    for node in nodes {
+      guard let proxy = translation.proxies[node] else {
+        if cache.snapshot(for: node) != nil {
+          cache.remove(nodeID: node)
+          logger.info("proxy left the catalog; its Envoy keeps its last configuration", metadata: ["node": "\(node)"])
+        }
+        state.served.remove(node)
+        state.holding[node] = nil
+        continue
+      }
       guard let snapshot = proxy.snapshot else { continue }
       if !state.served.contains(node), let catalog = state.catalog, let instance = catalog.proxies[node] {
         let missing = catalog.servicesNeedingLeaves(of: instance).filter { state.certificates.leaves[$0] == nil }
@@ -168,12 +184,6 @@ final class ConfigurationPipeline: Sendable {
       state.served.insert(node)
       if cache.set(snapshot, for: node) { changed += 1 }
     }
-    for node in cache.nodeIDs where translation.proxies[node] == nil {
-      cache.remove(nodeID: node)
-      logger.info("proxy left the catalog; its Envoy keeps its last configuration", metadata: ["node": "\(node)"])
-    }
-    state.served.formIntersection(translation.proxies.keys)
-    state.holding = state.holding.filter { translation.proxies[$0.key] != nil }
     logFindings(translation, &state.findings)
     state.translation = translation
     if changed > 0 {
