@@ -27,7 +27,13 @@ public enum FuzzTargets {
 
   /// One Consul answer read by every reader of Consul's answers, then as the catalog they build.
   public static func consulAnswers(_ bytes: [UInt8]) {
-    guard let body = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else { return }
+    let reference = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+    guard let body = try? JSONValue(parsing: Data(bytes)) else {
+      // Differential: what Foundation reads, the parser reads too, to the same value.
+      precondition(reference == nil, "the JSON parser refused what JSONDecoder read")
+      return
+    }
+    precondition(reference == nil || reference == body, "the JSON parser and JSONDecoder disagree")
     _ = ConsulAnswers.serviceNames(body)
     _ = ConsulAnswers.trustDomain(fromRoots: body)
     _ = ConsulAnswers.rootsPEM(body)
@@ -44,7 +50,7 @@ public enum FuzzTargets {
     let text = String(decoding: bytes, as: UTF8.self)
     _ = try? LambdaARN(text)
     _ = try? LambdaEndpoint(url: text)
-    guard let body = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)),
+    guard let body = try? JSONValue(parsing: Data(bytes)),
       case .serviceDefaults(let entry)? = try? ConfigEntry(body)
     else { return }
     _ = LambdaRegistration.parse(entry)

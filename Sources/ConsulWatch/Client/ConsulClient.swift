@@ -101,7 +101,7 @@ public struct ConsulClient: Sendable {
     } catch {
       throw ConsulError(.transport, "\(path): \(error)")
     }
-    let text = String(buffer: bytes)
+    var text: String { String(buffer: bytes) }
     switch response.status.code {
     case 200:
       if let policy = response.headers.first(name: "X-Consul-Default-Acl-Policy") {
@@ -109,7 +109,7 @@ public struct ConsulClient: Sendable {
       }
       let replyIndex = response.headers.first(name: "X-Consul-Index").flatMap(UInt64.init) ?? 0
       do {
-        return ConsulReply(body: try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), index: replyIndex)
+        return ConsulReply(body: try JSONValue(parsing: Data(bytes.readableBytesView)), index: replyIndex)
       } catch {
         throw ConsulError(.server, "\(path): undecodable answer: \(error)")
       }

@@ -1,0 +1,54 @@
+import ConsulCatalog
+import Foundation
+import Testing
+
+/// The one-pass JSON parser reads what Foundation's JSONDecoder reads, to the same values, and
+/// refuses what is not JSON with where and why. (The consul-answers fuzz target compares both
+/// on every input it generates.)
+@Suite("JSON parsing")
+struct JSONParsingTests {
+  static let documents = [
+    #"{"a": [1, -2.5, 3e2, 0, -0.125E-3], "b": {"c": null, "d": true, "e": false}, "f": ""}"#,
+    #"["\"quoted\" \\ \/ \b\f\n\r\t", "\u00e9\u4e2d\ud83d\ude00", "plain ascii", "naïve 中文 😀"]"#,
+    #"  {"Service": {"ID": "web", "Meta": {"k": "v"}, "Port": 8080, "Tags": []}, "Checks": [{}]}  "#,
+    "[]", "{}", "0", "\"x\"", "null", "[[[[[[1]]]]]]", "12345678901234567890", "1.7976931348623157e308",
+  ]
+
+  @Test("same values as JSONDecoder", arguments: documents)
+  func agrees(text: String) throws {
+    let reference = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    #expect(try JSONValue(parsing: Data(text.utf8)) == reference)
+  }
+
+  @Test("the example catalog file reads the same either way")
+  func exampleCatalog() throws {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../envoy-configs/catalog.json")
+    let data = try Data(contentsOf: path.standardized)
+    #expect(try JSONValue(parsing: data) == JSONDecoder().decode(JSONValue.self, from: data))
+  }
+
+  static let broken: [(String, String)] = [
+    ("", "unexpected end"), ("{", "expected a key"), (#"{"a" 1}"#, "expected ':'"), ("[1,]", "unexpected character"),
+    ("[1 2]", "expected ','"), ("01", "leading zero"), ("1.", "digits expected"), ("-", "unexpected character"),
+    ("tru", "unknown literal"), (#""abc"#, "unterminated string"), ("\"a\u{01}\"", "control character"),
+    (#""\x""#, "unknown escape"), (#""\ud800""#, "lone surrogate"), (#""\u12zz""#, "bad hex digit"), (#""\u12""#, "short"), ("1e999", "out of range"),
+    ("{} {}", "after the value"),
+  ]
+
+  @Test("refuses what is not JSON, saying where and why", arguments: broken)
+  func refuses(text: String, reason: String) {
+    #expect {
+      try JSONValue(parsing: Data(text.utf8))
+    } throws: { error in
+      "\(error)".contains(reason)
+    }
+  }
+
+  @Test("nesting deeper than 512 levels is refused, not a stack overflow")
+  func deep() {
+    let text = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+    #expect(throws: JSONParseError.self) { try JSONValue(parsing: Data(text.utf8)) }
+    let fine = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
+    #expect(throws: Never.self) { try JSONValue(parsing: Data(fine.utf8)) }
+  }
+}
