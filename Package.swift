@@ -117,16 +117,36 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+        .product(name: "NIOCore", package: "swift-nio"),
       ],
       swiftSettings: strictSettings
     ),
     // glibc's malloc_trim, which Swift's Glibc module does not export.
     .target(name: "CMemory"),
+    // `serve` wired as a library (tested in-process): the pipeline from catalog source to
+    // snapshot cache, stream authorization, the admin API.
+    .target(
+      name: "ControlPlane",
+      dependencies: [
+        "CMemory",
+        "ADSServer",
+        "ResourceCache",
+        "ConsulCatalog",
+        "ConsulWatch",
+        "Translation",
+        "MeshIdentity",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      swiftSettings: strictSettings
+    ),
+    // The command line: flags into a ServeConfiguration, and the one-shot commands.
     .executableTarget(
       name: "lambda-xds",
       dependencies: [
-        "CMemory",
-        "ADSProtocol",
+        "ControlPlane",
         "ADSServer",
         "ResourceCache",
         "ConsulCatalog",
@@ -137,7 +157,6 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),
         .product(name: "NIOCore", package: "swift-nio"),
-        .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
       ],
@@ -213,6 +232,17 @@ let package = Package(
       name: "FuzzRegressionTests",
       dependencies: ["Fuzzing"],
       exclude: ["corpus", "regressions"],
+      swiftSettings: strictSettings
+    ),
+    // The wired server in-process: pipeline, authorization and admin API over real sockets.
+    .testTarget(
+      name: "ControlPlaneTests",
+      dependencies: [
+        "ControlPlane", "ConsulCatalog", "ResourceCache", "Translation", "TestSupport", "ADSServer",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+      ],
       swiftSettings: strictSettings
     ),
     .testTarget(

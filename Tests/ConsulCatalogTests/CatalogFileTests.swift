@@ -84,7 +84,7 @@ struct CatalogFileTests {
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask {
         await watcher.run(
-          publish: { snapshot in published.append(snapshot) },
+          publish: { snapshot, _ in published.append(snapshot) },
           onError: { error in errors.append(error.description) })
       }
       func waitFor(_ what: String, _ condition: () -> Bool) async throws {

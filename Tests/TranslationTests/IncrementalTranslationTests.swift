@@ -1,6 +1,7 @@
 import ConsulCatalog
 import Foundation
 import ResourceCache
+import TestSupport
 import Testing
 import Translation
 
@@ -153,18 +154,5 @@ struct IncrementalTranslationTests {
       catalog.replaceInstances(ofService: service, with: replaced)
       return "instances of \(service) replaced"
     }
-  }
-}
-
-/// A small seeded generator, so every run walks the same sequence.
-struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

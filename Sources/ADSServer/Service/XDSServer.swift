@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
 
 /// TLS for the xDS endpoint: the server's certificate and key (PEM files), and optionally a CA
 /// whose client certificates are required (mutual TLS).
@@ -22,17 +23,25 @@ public struct XDSServer: Sendable {
   public var tls: XDSServerTLS?
   /// Envoy's first delta request lists every resource it holds; gRPC's usual 4 MiB is too small.
   public var maxRequestBytes: Int
+  /// The listen queue. SwiftNIO's default of 128 overflows when thousands of proxies reconnect
+  /// at once (each overflow costs the client a SYN retry, a second or more); the kernel caps it
+  /// at `net.core.somaxconn`.
+  public var backlog: Int
+
+  /// Survives 10,000 proxies dialling at once.
+  public static let defaultBacklog = 4096
 
   let service: AggregatedDiscoveryService
 
   public init(
     host: String, port: Int, service: AggregatedDiscoveryService,
-    maxRequestBytes: Int = 64 * 1024 * 1024
+    maxRequestBytes: Int = 64 * 1024 * 1024, backlog: Int = defaultBacklog
   ) {
     self.host = host
     self.port = port
     self.service = service
     self.maxRequestBytes = maxRequestBytes
+    self.backlog = backlog
   }
 
   /// Serves until the task is cancelled. `onListening` receives the bound port (useful with 0).
@@ -40,8 +49,15 @@ public struct XDSServer: Sendable {
     let transport = HTTP2ServerTransport.Posix(
       address: .ipv4(host: host, port: port),
       transportSecurity: transportSecurity,
-      config: .defaults { [maxRequestBytes] config in
+      config: .defaults { [maxRequestBytes, backlog] config in
         config.rpc.maxRequestPayloadSize = maxRequestBytes
+        config.channelDebuggingCallbacks.onBindTCPListener = { channel in
+          // Set before the bind, which is when the queue length is passed to listen(2); accept
+          // many connections per wake-up so a storm drains quickly.
+          channel.setOption(.backlog, value: Int32(clamping: backlog)).flatMap {
+            channel.setOption(.maxMessagesPerRead, value: 256)
+          }
+        }
         // Envoy pings idle xDS connections; allow it rather than closing them.
         config.connection.keepalive.clientBehavior.allowWithoutCalls = true
         config.connection.keepalive.clientBehavior.minPingIntervalWithoutCalls = .seconds(10)

@@ -23,28 +23,40 @@ public enum CatalogFile {
   }
 
   public static func snapshot(data: Data, name: String) throws(CatalogError) -> CatalogSnapshot {
-    let document: JSONValue
-    do {
-      let isJSON = data.first { !$0.isWhitespace }.map { $0 == UInt8(ascii: "{") } ?? false
-      document = try isJSON
-        ? JSONDecoder().decode(JSONValue.self, from: data)
-        : YAMLDecoder().decode(JSONValue.self, from: data)
-    } catch {
-      throw CatalogError("catalog file \(name) is not valid JSON or YAML: \(error)")
-    }
-    guard document.object != nil else { throw CatalogError("catalog file \(name) must hold an object") }
-    func list(_ key: String) throws(CatalogError) -> [JSONValue] {
-      guard let value = document[key], !value.isNull else { return [] }
-      guard let array = value.array else { throw CatalogError("catalog file \(name): \(key) must be a list") }
-      return array
-    }
-    let datacenter = document["datacenter"]?.string ?? "dc1"
-    let trustDomain = document["trust_domain"]?.string
-    try CatalogLimits.check(datacenter, "catalog file \(name): datacenter")
-    if let trustDomain { try CatalogLimits.check(trustDomain, "catalog file \(name): trust_domain") }
+    let document = try Document(data: data, name: name)
     return CatalogSnapshot(
-      datacenter: datacenter, registrations: try list("registrations"), configEntries: try list("config_entries"),
-      trustDomain: trustDomain)
+      datacenter: document.datacenter, registrations: document.registrations, configEntries: document.configEntries,
+      trustDomain: document.trustDomain)
+  }
+
+  /// The file's parts, checked but not yet read as Consul objects.
+  struct Document {
+    var datacenter: String
+    var trustDomain: String?
+    var registrations: [JSONValue]
+    var configEntries: [JSONValue]
+
+    init(data: Data, name: String) throws(CatalogError) {
+      let document: JSONValue
+      do {
+        let isJSON = data.first { !$0.isWhitespace }.map { $0 == UInt8(ascii: "{") } ?? false
+        document = try isJSON ? JSONValue(parsing: data) : YAMLDecoder().decode(JSONValue.self, from: data)
+      } catch {
+        throw CatalogError("catalog file \(name) is not valid JSON or YAML: \(error)")
+      }
+      guard document.object != nil else { throw CatalogError("catalog file \(name) must hold an object") }
+      func list(_ key: String) throws(CatalogError) -> [JSONValue] {
+        guard let value = document[key], !value.isNull else { return [] }
+        guard let array = value.array else { throw CatalogError("catalog file \(name): \(key) must be a list") }
+        return array
+      }
+      datacenter = document["datacenter"]?.string ?? "dc1"
+      trustDomain = document["trust_domain"]?.string
+      try CatalogLimits.check(datacenter, "catalog file \(name): datacenter")
+      if let trustDomain { try CatalogLimits.check(trustDomain, "catalog file \(name): trust_domain") }
+      registrations = try list("registrations")
+      configEntries = try list("config_entries")
+    }
   }
 }
 

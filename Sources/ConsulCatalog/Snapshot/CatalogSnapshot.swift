@@ -80,28 +80,8 @@ public struct CatalogSnapshot: Sendable, Equatable {
       }
     }
     self.init(datacenter: datacenter, trustDomain: trustDomain, instances: parsed, rejectedObjects: rejected)
-    var links: [String: [String]] = [:]
-    for (index, body) in configEntries.enumerated() {
-      do {
-        switch try ConfigEntry(body) {
-        case .serviceDefaults(let entry): serviceDefaults[entry.name] = entry
-        case .terminatingGateway(let name, let services): links[name] = services
-        case .proxyDefaults(let entry): proxyDefaults = entry
-        case .serviceIntentions(let entry): intentions[entry.destination] = entry
-        case .mesh(let entry): mesh = entry
-        case .other: break
-        }
-      } catch {
-        rejectedObjects.append("config entry #\(index + 1): \(error)")
-      }
-    }
-    gatewayLinks = links
-    gatewaysByService = Self.index(links)  // observers do not run in an initializer
-    for entry in serviceDefaults.values {
-      if let lambda = LambdaRegistration.parse(entry, inheritedProtocol: proxyDefaults.protocol) {
-        lambdas[entry.name] = lambda
-      }
-    }
+    rejectedObjects += apply(
+      configEntries.map { body in Result { () throws(CatalogError) in try ConfigEntry(body) } }, previousLambdas: [:])
   }
 
   // MARK: Changing instances

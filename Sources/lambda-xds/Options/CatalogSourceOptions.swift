@@ -1,9 +1,9 @@
 import ArgumentParser
 import ConsulCatalog
 import ConsulWatch
+import ControlPlane
 import Foundation
 import Logging
-import Synchronization
 
 /// Where the catalog comes from: a catalog file (the embedded default) or Consul. Shared by every
 /// command that reads the catalog, so they all see the same thing.
@@ -54,89 +54,16 @@ struct CatalogSourceOptions: ParsableArguments {
     return config
   }
 
-  /// Runs the chosen source until cancelled, publishing each new catalog into `feed` and, in
-  /// Consul mode, the Connect CA's certificates into `certificates`.
-  func run(
-    into feed: CatalogFeed, certificates: @escaping @Sendable (MeshCertificates) -> Void, logger: Logger
-  ) async throws {
-    if let catalogFile {
-      logger.info("reading the catalog file", metadata: ["path": "\(catalogFile)"])
-      await CatalogFileWatcher(path: catalogFile).run(
-        publish: { feed.publish($0) },
-        onError: { logger.error("catalog file rejected; keeping the last good catalog", metadata: ["error": "\($0)"]) })
-      return
-    }
-    let config = try consulConfig()
-    let client = ConsulClient(
-      config: config, http: try ConsulClient.makeHTTPClient(config), health: ConsulHealth(logger: logger))
-    logger.info("watching Consul", metadata: ["address": "\(config.scheme)://\(config.address)"])
-    let watcher = ConsulCatalogWatcher(client: client, datacenter: datacenter ?? "dc1", logger: logger)
-    let leafServices = AsyncStream.makeStream(of: Set<String>.self, bufferingPolicy: .bufferingNewest(1))
-    await withTaskGroup(of: Void.self) { group in
-      group.addTask {
-        await watcher.run(publish: { catalog in
-          feed.publish(catalog)
-          leafServices.continuation.yield(catalog.servicesNeedingLeaves)
-        })
-      }
-      group.addTask {
-        await ConsulCertificateWatcher(client: client, logger: logger).run(
-          services: leafServices.stream, publish: { certificates($0) })
-      }
-      await group.next()
-      group.cancelAll()
-    }
-    try await client.shutdown()
+  /// The source these flags choose.
+  func source() throws -> CatalogSource {
+    if let catalogFile { return .file(path: catalogFile) }
+    return .consul(try consulConfig(), datacenter: datacenter)
   }
 
   /// Reads the catalog once (for `dump` and `check`): the file, or Consul's first complete view.
-  func readOnce(logger: Logger, timeout: Duration = .seconds(30)) async throws -> (CatalogSnapshot, MeshCertificates) {
-    if let catalogFile {
-      do { return (try CatalogFile.snapshot(contentsOf: catalogFile), .none) } catch { throw ValidationError("\(error)") }
+  func readOnce(logger: Logger) async throws -> (CatalogSnapshot, MeshCertificates) {
+    do { return try await source().readOnce(logger: logger) } catch let failure as CatalogSource.Failure {
+      throw ValidationError(failure.description)
     }
-    let config = try consulConfig()
-    let client = ConsulClient(
-      config: config, http: try ConsulClient.makeHTTPClient(config), health: ConsulHealth(logger: logger))
-    let feed = CatalogFeed()
-    let lastError = LastError()
-    let watcher = ConsulCatalogWatcher(client: client, datacenter: datacenter ?? "dc1", logger: logger)
-    let catalog = await withTaskGroup(of: CatalogSnapshot?.self) { group in
-      group.addTask {
-        await watcher.run(publish: { feed.publish($0) }, failed: { error in lastError.value.withLock { $0 = "\(error)" } })
-        return nil
-      }
-      group.addTask {
-        for await update in feed.updates { return update.snapshot }
-        return nil
-      }
-      group.addTask {
-        try? await Task.sleep(for: timeout)
-        return nil
-      }
-      let first = await group.next() ?? nil
-      group.cancelAll()
-      feed.finish()
-      return first
-    }
-    guard let catalog else {
-      try await client.shutdown()
-      throw ValidationError(
-        "no answer from Consul at \(config.scheme)://\(config.address) within \(timeout)"
-          + (lastError.value.withLock { $0 }.map { ": \($0)" } ?? ""))
-    }
-    var certificates = MeshCertificates.none
-    do {
-      certificates = try await ConsulCertificateWatcher(client: client, logger: logger)
-        .fetch(services: catalog.servicesNeedingLeaves)
-    } catch {
-      logger.warning("cannot read Connect CA certificates; gated services will report it", metadata: ["error": "\(error)"])
-    }
-    try await client.shutdown()
-    return (catalog, certificates)
   }
-}
-
-/// The last error a one-shot Consul read saw, for its failure message.
-private final class LastError: Sendable {
-  let value = Mutex<String?>(nil)
 }

@@ -1,12 +1,8 @@
 import ADSServer
 import ArgumentParser
-import ConsulCatalog
-import ConsulWatch
-import Dispatch
+import ControlPlane
 import Foundation
 import Logging
-import ResourceCache
-import Translation
 
 struct Serve: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -26,7 +22,7 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Where Envoy connects (HOST:PORT).")
   var xdsAddress = HostPort(argument: "127.0.0.1:18000")!
 
-  @Option(help: "Admin API (HOST:PORT): /v1/proxies, /v1/proxies/<node>/{config_dump,status,findings}.")
+  @Option(help: "Admin API (HOST:PORT): /v1/proxies, /v1/proxies/<node>/{config_dump,status,findings}, /v1/pipeline.")
   var adminAddress = HostPort(argument: "127.0.0.1:19100")!
 
   @Option(help: "Serve xDS over TLS with this certificate (PEM); needs --xds-tls-key.")
@@ -52,6 +48,12 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Largest xDS request accepted, in bytes (Envoy's first delta request lists every resource it holds).")
   var xdsMaxRequestBytes = 64 * 1024 * 1024
 
+  @Option(help: "Length of the xDS listener's accept queue (capped by net.core.somaxconn).")
+  var xdsBacklog = XDSServer.defaultBacklog
+
+  @Option(help: "Milliseconds a burst of catalog changes may gather before it is translated (0: at once; the newest catalog always wins).")
+  var debounce = 0
+
   @Option(help: "Seconds a proxy's first configuration waits for the mesh certificates it needs; then it is served what is ready.")
   var certificateWait: Double = 10
 
@@ -65,62 +67,31 @@ struct Serve: AsyncParsableCommand {
     if xdsACL && source.catalogFile != nil { throw ValidationError("--xds-acl checks tokens with Consul; with --catalog-file use --xds-token-file") }
     if xdsTokenFile != nil && source.catalogFile == nil { throw ValidationError("--xds-token-file is for catalog-file mode; with Consul use --xds-acl") }
     if xdsTLSClientCA != nil && xdsTLSCert == nil { throw ValidationError("--xds-tls-client-ca needs --xds-tls-cert and --xds-tls-key") }
+    if xdsBacklog < 1 { throw ValidationError("--xds-backlog must be at least 1") }
+    if debounce < 0 || debounce > 60_000 { throw ValidationError("--debounce is 0 to 60000 milliseconds") }
   }
 
   func run() async throws {
-    let logger = logging.makeLogger()
-    let cache = SnapshotCache()
-    var makeAuthority: ConfigurationPipeline.AuthorityFactory?
-    if source.catalogFile != nil {
-      makeAuthority = { [certificates] trustDomain in try certificates.authority(trustDomain: trustDomain, logger: logger) }
-    }
-    let pipeline = ConfigurationPipeline(
-      translator: Translator(options: try translation.options()), cache: cache, makeAuthority: makeAuthority,
-      leafLifetime: certificates.leafLifetime, leafStore: certificates.dataDir.map { URL(fileURLWithPath: $0) },
-      certificateWait: certificateWait, logger: logger)
-    let status = XDSStatusBoard()
-    var authorization: StreamAuthorization?
-    var aclClient: ConsulClient?
-    if xdsACL {
-      let config = try source.consulConfig()
-      let client = ConsulClient(config: config, http: try ConsulClient.makeHTTPClient(config))
-      aclClient = client
-      authorization = StreamAuthorization(
-        authorizer: ConsulTokenAuthorizer(client: client, pipeline: pipeline), recheckInterval: .seconds(xdsTokenRecheck))
-    } else if let xdsTokenFile {
-      authorization = StreamAuthorization(
-        authorizer: FileTokenAuthorizer(path: xdsTokenFile, pipeline: pipeline), recheckInterval: .seconds(xdsTokenRecheck))
-    }
-    if xdsTLSClientCA != nil {
-      authorization = StreamAuthorization(
-        authorizer: CertificateBindingAuthorizer(pipeline: pipeline, next: authorization?.authorizer),
-        recheckInterval: .seconds(xdsTokenRecheck))
-    }
-    var server = XDSServer(
-      host: xdsAddress.host, port: xdsAddress.port,
-      service: AggregatedDiscoveryService(cache: cache, status: status, logger: logger, authorization: authorization),
-      maxRequestBytes: xdsMaxRequestBytes)
+    var configuration = ServeConfiguration(source: try source.source())
+    (configuration.xdsHost, configuration.xdsPort) = (xdsAddress.host, xdsAddress.port)
+    (configuration.adminHost, configuration.adminPort) = (adminAddress.host, adminAddress.port)
     if let xdsTLSCert, let xdsTLSKey {
-      server.tls = XDSServerTLS(certificatePath: xdsTLSCert, keyPath: xdsTLSKey, clientCAPath: xdsTLSClientCA)
+      configuration.xdsTLS = XDSServerTLS(certificatePath: xdsTLSCert, keyPath: xdsTLSKey, clientCAPath: xdsTLSClientCA)
     }
+    if xdsACL { configuration.authorization = .consulACL }
+    if let xdsTokenFile { configuration.authorization = .tokenFile(xdsTokenFile) }
+    configuration.tokenRecheck = .seconds(xdsTokenRecheck)
+    configuration.maxRequestBytes = xdsMaxRequestBytes
+    configuration.backlog = xdsBacklog
+    configuration.certificateWait = certificateWait
+    configuration.debounce = .milliseconds(debounce)
+    configuration.translation = try translation.options()
+    configuration.dataDirectory = certificates.dataDirectory
+    configuration.leafLifetime = certificates.leafLifetime
+    let logger = logging.makeLogger()
+    let server = ControlPlaneServer(configuration: configuration, logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { [server] in
-        try await server.run { port in
-          logger.info("xDS server listening", metadata: ["address": "\(xdsAddress.host):\(port)"])
-        }
-      }
-      let feed = CatalogFeed()
-      group.addTask { try await source.run(into: feed, certificates: { pipeline.update($0) }, logger: logger) }
-      group.addTask { await pipeline.run(feed) }
-      let admin = AdminServer(
-        host: adminAddress.host, port: adminAddress.port,
-        routes: AdminRoutes(cache: cache, status: status, pipeline: pipeline))
-      group.addTask {
-        try await admin.run { port in
-          logger.info("admin API listening", metadata: ["address": "\(adminAddress.host):\(port)"])
-        }
-      }
-      group.addTask { await MemoryTrim.run(watching: cache, logger: logger) }
+      group.addTask { try await server.run() }
       group.addTask {
         let signal = await Signals.shutdown()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
@@ -128,6 +99,5 @@ struct Serve: AsyncParsableCommand {
       _ = try await group.next()
       group.cancelAll()
     }
-    try await aclClient?.shutdown()
   }
 }

@@ -4,7 +4,7 @@ import ResourceCache
 import Translation
 
 /// The admin API of `serve` (read-only, JSON): what the server holds for each proxy, what it
-/// sent, and how the proxy answered. `dump --server` reads it.
+/// sent, how the proxy answered, and what translating costs. `dump --server` reads it.
 struct AdminRoutes: Sendable {
   let cache: SnapshotCache
   let status: XDSStatusBoard
@@ -26,6 +26,8 @@ struct AdminRoutes: Sendable {
         return try json(proxies())
       case ["v1", "findings"]:
         return try json(findings(node: nil))
+      case ["v1", "pipeline"]:
+        return try json(pipeline.statistics)
       case let route where route.count == 4 && route[0] == "v1" && route[1] == "proxies":
         return try proxy(route[2], route[3])
       default:

@@ -1,23 +1,23 @@
-import ADSServer
+public import ADSServer
 import ConsulCatalog
-import ConsulWatch
+public import ConsulWatch
 import Foundation
 import Synchronization
 
 /// Consul's rule for xDS streams: the token must grant `service:write` on the service the proxy
 /// acts for. Asked of Consul itself through the agent's leaf-certificate endpoint, which demands
 /// exactly that permission. Decisions are cached briefly; any doubt denies.
-final class ConsulTokenAuthorizer: StreamAuthorizer {
+public final class ConsulTokenAuthorizer: StreamAuthorizer {
   let client: ConsulClient
   let pipeline: ConfigurationPipeline
   private let cache = Mutex<[String: (allowed: Bool, at: ContinuousClock.Instant)]>([:])
 
-  init(client: ConsulClient, pipeline: ConfigurationPipeline) {
+  public init(client: ConsulClient, pipeline: ConfigurationPipeline) {
     self.client = client
     self.pipeline = pipeline
   }
 
-  func denial(nodeID: String, credentials: StreamCredentials) async -> String? {
+  public func denial(nodeID: String, credentials: StreamCredentials) async -> String? {
     guard let token = credentials.token, !token.isEmpty else { return "no x-consul-token in the stream's metadata" }
     guard let service = pipeline.identity(ofProxy: nodeID) else { return "no proxy \(nodeID) in the catalog" }
     let key = "\(service)\u{0}\(token)"
@@ -40,11 +40,16 @@ final class ConsulTokenAuthorizer: StreamAuthorizer {
 /// Catalog-file mode: a JSON file maps each token to the services it may act for
 /// (`{"<token>": ["api", "terminating-gateway"]}`; `"*"` means every service). Read on every
 /// check, so an edit (or a revoked token) takes effect at the next check.
-struct FileTokenAuthorizer: StreamAuthorizer {
+public struct FileTokenAuthorizer: StreamAuthorizer {
   let path: String
   let pipeline: ConfigurationPipeline
 
-  func denial(nodeID: String, credentials: StreamCredentials) async -> String? {
+  public init(path: String, pipeline: ConfigurationPipeline) {
+    self.path = path
+    self.pipeline = pipeline
+  }
+
+  public func denial(nodeID: String, credentials: StreamCredentials) async -> String? {
     guard let token = credentials.token, !token.isEmpty else { return "no x-consul-token in the stream's metadata" }
     guard let service = pipeline.identity(ofProxy: nodeID) else { return "no proxy \(nodeID) in the catalog" }
     guard let data = FileManager.default.contents(atPath: path),
@@ -58,11 +63,16 @@ struct FileTokenAuthorizer: StreamAuthorizer {
 /// With mutual TLS: the client certificate's SPIFFE service must be the service the node id's
 /// proxy acts for, so one proxy's certificate cannot fetch another's configuration and keys.
 /// Then the token check, if any.
-struct CertificateBindingAuthorizer: StreamAuthorizer {
+public struct CertificateBindingAuthorizer: StreamAuthorizer {
   let pipeline: ConfigurationPipeline
   let next: (any StreamAuthorizer)?
 
-  func denial(nodeID: String, credentials: StreamCredentials) async -> String? {
+  public init(pipeline: ConfigurationPipeline, next: (any StreamAuthorizer)?) {
+    self.pipeline = pipeline
+    self.next = next
+  }
+
+  public func denial(nodeID: String, credentials: StreamCredentials) async -> String? {
     guard credentials.hasClientCertificate else { return "no client certificate" }
     guard let service = pipeline.identity(ofProxy: nodeID) else { return "no proxy \(nodeID) in the catalog" }
     let names = credentials.certificateURIs.compactMap { SPIFFEID(uri: $0)?.service }

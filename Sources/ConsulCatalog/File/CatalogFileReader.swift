@@ -1,0 +1,110 @@
+public import Foundation
+
+/// Reads successive versions of one catalog file, parsing again only the registrations and
+/// config entries whose bodies changed and applying only the instances that changed to the last
+/// snapshot, so an edit of one service in a file of ten thousand costs that service (plus one
+/// pass over the file's text). The snapshot is the one ``CatalogFile/snapshot(data:name:)``
+/// builds from the same text.
+public struct CatalogFileReader: Sendable {
+  public let name: String
+  private var last: CatalogSnapshot?
+  private var lastData: Data?
+  /// Parse results by body, for the bodies of the last version only.
+  private var registrations: [JSONValue: Result<ServiceInstance, CatalogError>] = [:]
+  private var entries: [JSONValue: Result<ConfigEntry, CatalogError>] = [:]
+
+  public init(name: String) {
+    self.name = name
+  }
+
+  /// The snapshot of this version of the file and what changed since the last one read; nil
+  /// when the catalog is the same. A broken file throws and leaves the reader as it was.
+  public mutating func read(_ data: Data) throws(CatalogError) -> (CatalogSnapshot, CatalogChange)? {
+    if data == lastData { return nil }
+    let document = try CatalogFile.Document(data: data, name: name)
+    var parsedRegistrations: [JSONValue: Result<ServiceInstance, CatalogError>] = [:]
+    var instances: [ServiceInstance] = []
+    var rejected: [String] = []
+    for (index, body) in document.registrations.enumerated() {
+      let result = parsedRegistrations[body] ?? registrations[body] ?? Result { () throws(CatalogError) in
+        try ServiceInstance(registration: body)
+      }
+      parsedRegistrations[body] = result
+      switch result {
+      case .success(let instance): instances.append(instance)
+      case .failure(let error): rejected.append("registration #\(index + 1): \(error)")
+      }
+    }
+    var parsedEntries: [JSONValue: Result<ConfigEntry, CatalogError>] = [:]
+    var configEntries: [Result<ConfigEntry, CatalogError>] = []
+    for body in document.configEntries {
+      let result = parsedEntries[body] ?? entries[body] ?? Result { () throws(CatalogError) in try ConfigEntry(body) }
+      parsedEntries[body] = result
+      configEntries.append(result)
+    }
+    var snapshot: CatalogSnapshot
+    if var previous = last, previous.datacenter == document.datacenter, previous.trustDomain == document.trustDomain {
+      let wanted = Dictionary(instances.map { ($0.id, $0) }, uniquingKeysWith: { _, later in later })
+      for id in previous.instances.keys where wanted[id] == nil { previous.removeInstance(id: id) }
+      for (id, instance) in wanted where previous.instances[id] != instance { previous.upsert(instance) }
+      snapshot = previous
+    } else {
+      snapshot = CatalogSnapshot(
+        datacenter: document.datacenter, trustDomain: document.trustDomain, instances: instances)
+    }
+    rejected += snapshot.apply(configEntries, previousLambdas: last?.lambdas ?? [:])
+    snapshot.rejectedObjects = rejected
+    defer {
+      last = snapshot
+      lastData = data
+      registrations = parsedRegistrations
+      entries = parsedEntries
+    }
+    // Other bytes, same catalog (spacing, order of keys): nothing to publish.
+    if snapshot == last { return nil }
+    return (snapshot, CatalogChange(from: last, to: snapshot))
+  }
+}
+
+extension CatalogSnapshot {
+  /// Sets everything config entries decide (defaults, links, intentions, Lambda declarations)
+  /// from parsed entries; a Lambda declaration is read again only where its entry changed.
+  /// - Returns: the rejected entries, with why.
+  mutating func apply(
+    _ entries: [Result<ConfigEntry, CatalogError>], previousLambdas: [String: LambdaRegistration]
+  ) -> [String] {
+    var rejected: [String] = []
+    var defaults: [String: ServiceDefaults] = [:]
+    var links: [String: [String]] = [:]
+    var proxy = ProxyDefaults()
+    var intents: [String: ServiceIntentions] = [:]
+    var meshEntry = MeshConfig()
+    for (index, result) in entries.enumerated() {
+      switch result {
+      case .success(.serviceDefaults(let entry)): defaults[entry.name] = entry
+      case .success(.terminatingGateway(let name, let services)): links[name] = services
+      case .success(.proxyDefaults(let entry)): proxy = entry
+      case .success(.serviceIntentions(let entry)): intents[entry.destination] = entry
+      case .success(.mesh(let entry)): meshEntry = entry
+      case .success(.other): break
+      case .failure(let error): rejected.append("config entry #\(index + 1): \(error)")
+      }
+    }
+    var declared: [String: LambdaRegistration] = [:]
+    let inheritedChanged = proxy.protocol != proxyDefaults.protocol
+    for (name, entry) in defaults {
+      if !inheritedChanged, serviceDefaults[name] == entry {
+        if let kept = previousLambdas[name] { declared[name] = kept }
+        continue
+      }
+      if let lambda = LambdaRegistration.parse(entry, inheritedProtocol: proxy.protocol) { declared[name] = lambda }
+    }
+    if serviceDefaults != defaults { serviceDefaults = defaults }
+    if gatewayLinks != links { gatewayLinks = links }
+    if proxyDefaults != proxy { proxyDefaults = proxy }
+    if intentions != intents { intentions = intents }
+    if mesh != meshEntry { mesh = meshEntry }
+    if lambdas != declared { lambdas = declared }
+    return rejected
+  }
+}

@@ -1,0 +1,107 @@
+public import ConsulCatalog
+public import ConsulWatch
+public import Logging
+import Synchronization
+
+/// Where the catalog comes from: a catalog file (watched for edits) or Consul (blocking queries
+/// on the catalog, config entries and the Connect CA). `serve`, `dump` and `check` all read it
+/// through here, so they see the same thing.
+public enum CatalogSource: Sendable {
+  case file(path: String)
+  case consul(ConsulConfig, datacenter: String?)
+
+  /// A source that cannot be read (`dump` and `check` report it and exit).
+  public struct Failure: Error, CustomStringConvertible {
+    public let description: String
+  }
+
+  /// Runs until cancelled, publishing each new catalog into `feed` and, in Consul mode, the
+  /// Connect CA's certificates into `certificates`.
+  public func run(
+    into feed: CatalogFeed, certificates: @escaping @Sendable (MeshCertificates) -> Void, logger: Logger
+  ) async throws {
+    switch self {
+    case .file(let path):
+      logger.info("reading the catalog file", metadata: ["path": "\(path)"])
+      await CatalogFileWatcher(path: path).run(
+        publish: { feed.publish($0, change: $1) },
+        onError: { logger.error("catalog file rejected; keeping the last good catalog", metadata: ["error": "\($0)"]) })
+    case .consul(let config, let datacenter):
+      let client = ConsulClient(
+        config: config, http: try ConsulClient.makeHTTPClient(config), health: ConsulHealth(logger: logger))
+      logger.info("watching Consul", metadata: ["address": "\(config.scheme)://\(config.address)"])
+      let watcher = ConsulCatalogWatcher(client: client, datacenter: datacenter ?? "dc1", logger: logger)
+      let leafServices = AsyncStream.makeStream(of: Set<String>.self, bufferingPolicy: .bufferingNewest(1))
+      await withTaskGroup(of: Void.self) { group in
+        group.addTask {
+          await watcher.run(publish: { catalog in
+            feed.publish(catalog)
+            leafServices.continuation.yield(catalog.servicesNeedingLeaves)
+          })
+        }
+        group.addTask {
+          await ConsulCertificateWatcher(client: client, logger: logger).run(
+            services: leafServices.stream, publish: { certificates($0) })
+        }
+        await group.next()
+        group.cancelAll()
+      }
+      try await client.shutdown()
+    }
+  }
+
+  /// Reads the catalog once (for `dump` and `check`): the file, or Consul's first complete view
+  /// with the Connect CA's certificates.
+  public func readOnce(logger: Logger, timeout: Duration = .seconds(30)) async throws -> (CatalogSnapshot, MeshCertificates) {
+    let (config, datacenter): (ConsulConfig, String?)
+    switch self {
+    case .file(let path):
+      do { return (try CatalogFile.snapshot(contentsOf: path), .none) } catch { throw Failure(description: "\(error)") }
+    case .consul(let consul, let dc):
+      (config, datacenter) = (consul, dc)
+    }
+    let client = ConsulClient(
+      config: config, http: try ConsulClient.makeHTTPClient(config), health: ConsulHealth(logger: logger))
+    let feed = CatalogFeed()
+    let lastError = LastError()
+    let watcher = ConsulCatalogWatcher(client: client, datacenter: datacenter ?? "dc1", logger: logger)
+    let catalog = await withTaskGroup(of: CatalogSnapshot?.self) { group in
+      group.addTask {
+        await watcher.run(publish: { feed.publish($0) }, failed: { error in lastError.value.withLock { $0 = "\(error)" } })
+        return nil
+      }
+      group.addTask {
+        for await update in feed.updates { return update.snapshot }
+        return nil
+      }
+      group.addTask {
+        try? await Task.sleep(for: timeout)
+        return nil
+      }
+      let first = await group.next() ?? nil
+      group.cancelAll()
+      feed.finish()
+      return first
+    }
+    guard let catalog else {
+      try await client.shutdown()
+      throw Failure(
+        description: "no answer from Consul at \(config.scheme)://\(config.address) within \(timeout)"
+          + (lastError.value.withLock { $0 }.map { ": \($0)" } ?? ""))
+    }
+    var certificates = MeshCertificates.none
+    do {
+      certificates = try await ConsulCertificateWatcher(client: client, logger: logger)
+        .fetch(services: catalog.servicesNeedingLeaves)
+    } catch {
+      logger.warning("cannot read Connect CA certificates; gated services will report it", metadata: ["error": "\(error)"])
+    }
+    try await client.shutdown()
+    return (catalog, certificates)
+  }
+}
+
+/// The last error a one-shot Consul read saw, for its failure message.
+private final class LastError: Sendable {
+  let value = Mutex<String?>(nil)
+}
