@@ -52,3 +52,22 @@ struct JSONParsingTests {
     #expect(throws: Never.self) { try JSONValue(parsing: Data(fine.utf8)) }
   }
 }
+
+/// Keys are looked up the way Consul matches them: ignoring case and underscores.
+@Suite("JSON keys")
+struct JSONKeyTests {
+  @Test("a key is found under every spelling Consul accepts, and only under those")
+  func spellings() {
+    let body = JSONValue.object(["LocalBindPort": .number(1), "Meta": .object(["k": .string("v")]), "_x@": .null])
+    for key in ["LocalBindPort", "local_bind_port", "LOCALBINDPORT", "localbindport", "Local_Bind_Port_"] {
+      #expect(body[key] == .number(1), "\(key)")
+    }
+    for key in ["LocalBindPor", "LocalBindPorts", "LocalBindPort1", "Loca1BindPort", "meta_x", "`x@", "_X`"] {
+      #expect(body[key] == nil, "\(key)")
+    }
+    #expect(body["x@"] == .null)
+    #expect(body["META"]?["k"] == .string("v"))
+    let unicode = JSONValue.object(["Ünïcode": .bool(true)])
+    #expect(unicode["ünïcode"] == .bool(true))
+  }
+}

@@ -44,11 +44,26 @@ public enum JSONValue: Sendable, Hashable, Codable {
   public subscript(key: String) -> JSONValue? {
     guard case .object(let object) = self else { return nil }
     if let exact = object[key] { return exact }
-    let wanted = Self.fold(key)
-    return object.first { Self.fold($0.key) == wanted }?.value
+    return object.first { Self.sameFolded($0.key, key) }?.value
   }
 
   static func fold(_ key: String) -> String { String(key.lowercased().filter { $0 != "_" }) }
+
+  /// `fold(a) == fold(b)` without building either string: keys are ASCII in practice, and a
+  /// miss (an optional key) compares against every key of the object.
+  static func sameFolded(_ a: String, _ b: String) -> Bool {
+    var left = a.utf8.makeIterator()
+    var right = b.utf8.makeIterator()
+    while true {
+      var x = left.next()
+      while x == UInt8(ascii: "_") { x = left.next() }
+      var y = right.next()
+      while y == UInt8(ascii: "_") { y = right.next() }
+      guard let l = x, let r = y else { return x == nil && y == nil }
+      if l >= 0x80 || r >= 0x80 { return fold(a) == fold(b) }
+      if l | 0x20 != r | 0x20 || !(l | 0x20 >= UInt8(ascii: "a") && l | 0x20 <= UInt8(ascii: "z")) && l != r { return false }
+    }
+  }
 
   public var string: String? { if case .string(let value) = self { value } else { nil } }
   public var bool: Bool? { if case .bool(let value) = self { value } else { nil } }

@@ -57,12 +57,18 @@ public struct CatalogSnapshot: Sendable, Equatable {
     self.proxyDefaults = proxyDefaults
     self.mesh = mesh
     self.rejectedObjects = rejectedObjects
+    // The indexes in one pass (what `setInstances` keeps up per service afterwards).
+    self.instances.reserveCapacity(instances.count)
+    for instance in instances { self.instances[instance.id] = instance }
     var byService: [String: [ServiceInstance]] = [:]
-    for instance in instances {
-      self.instances[instance.id] = instance
+    var endpoints: [String: [ServiceInstance]] = [:]
+    for instance in self.instances.values {
+      byService[instance.name, default: []].append(instance)
+      if instance.kind == .connectProxy || instance.kind == .terminatingGateway { proxies[instance.id] = instance }
+      if let destination = Self.endpointService(instance) { endpoints[destination, default: []].append(instance) }
     }
-    for instance in self.instances.values { byService[instance.name, default: []].append(instance) }
-    for (service, list) in byService { setInstances(list, ofService: service) }
+    instancesByService = byService.mapValues { $0.count < 2 ? $0 : $0.sorted { $0.id < $1.id } }
+    connectEndpointsByService = endpoints.mapValues { $0.count < 2 ? $0 : $0.sorted { $0.id < $1.id } }
   }
 
   /// Builds the snapshot from registrations and config entries, the way Consul itself would see
