@@ -11,6 +11,9 @@ public struct LeafRotation: Sendable {
   public var lifetime: TimeInterval
   public let store: URL?
   public private(set) var leaves: [String: IssuedLeaf] = [:]
+  /// Rebuilt only when a leaf changes, so unchanged certificates stay the very same dictionary
+  /// (which lets a translation see "no certificate changed" without comparing them all).
+  private var leafMap: [String: MeshCertificates.Leaf] = [:]
 
   public init(authority: DevCertificateAuthority, lifetime: TimeInterval = 72 * 3600, store: URL? = nil) {
     self.authority = authority
@@ -38,6 +41,7 @@ public struct LeafRotation: Sendable {
       leaves[service] = issued
       changed = true
     }
+    if changed { leafMap = leaves.mapValues(\.leaf) }
     return changed
   }
 
@@ -81,6 +85,6 @@ public struct LeafRotation: Sendable {
   }
 
   public var certificates: MeshCertificates {
-    MeshCertificates(rootsPEM: authority.rootPEM, leaves: leaves.mapValues(\.leaf))
+    MeshCertificates(rootsPEM: authority.rootPEM, leaves: leafMap)
   }
 }

@@ -16,12 +16,20 @@ protocol ResourceSpec: Hashable, Sendable {
   func resource(in environment: TranslationEnvironment) throws -> EncodedResource
 }
 
-/// A spec as a dictionary key of mixed spec types.
+/// A spec as a dictionary key of mixed spec types. Hashed once: a spec (a gateway's every chain,
+/// a listener's filters) is deep, and one key is looked up in several tables per translation.
 struct SpecKey: Hashable, @unchecked Sendable {
   // Unchecked: it only ever holds a `ResourceSpec`, which is Sendable.
   let spec: AnyHashable
+  private let hash: Int
 
-  init(_ spec: some ResourceSpec) { self.spec = AnyHashable(spec) }
+  init(_ spec: some ResourceSpec) {
+    self.spec = AnyHashable(spec)
+    self.hash = spec.hashValue
+  }
+
+  static func == (lhs: Self, rhs: Self) -> Bool { lhs.hash == rhs.hash && lhs.spec == rhs.spec }
+  func hash(into hasher: inout Hasher) { hasher.combine(hash) }
 }
 
 /// What a proxy's translation read of the catalog: a change to anything else leaves it as it is.

@@ -31,7 +31,8 @@ public struct Translator: Sendable {
       return Self.full(catalog, certificates, &value)
     }
     return state.value.withLock { kept in
-      guard var value = kept, value.environment == environment, let change, !change.everything,
+      // Taken out, so that editing its dictionaries does not copy them.
+      guard var value = kept.take(), value.environment == environment, let change, !change.everything,
         value.certificates.rootsPEM == certificates.rootsPEM
       else {
         var value = TranslationState.Value(environment: environment, certificates: certificates, plan: LambdaRoutingPlan(catalog))
@@ -67,22 +68,31 @@ public struct Translator: Sendable {
       services.formUnion(catalog.services(linkedTo: service))
     }
     // New certificates for a service reach the proxies that present it.
+    // (Unchanged leaves are the same dictionary, which `!=` sees at once.)
     let old = value.certificates.leaves
-    for service in Set(old.keys).union(certificates.leaves.keys) where old[service] != certificates.leaves[service] {
-      services.insert(service)
+    if old != certificates.leaves {
+      for (service, leaf) in certificates.leaves where old[service] != leaf { services.insert(service) }
+      for service in old.keys where certificates.leaves[service] == nil { services.insert(service) }
     }
     value.certificates = certificates
     services.formUnion(value.plan.update(services.filter { catalog.lambdas[$0] != nil || value.plan.routes[$0] != nil }, in: catalog))
     var affected = change.proxies
     for service in services { affected.formUnion(value.readers[service] ?? []) }
     if !services.isEmpty || !change.proxies.isEmpty { affected.formUnion(value.everyServiceReaders) }
-    let context = TranslationContext(
-      catalog: catalog, certificates: certificates, environment: value.environment, plan: value.plan,
-      previous: value.resources)
-    for node in affected {
-      if let proxy = catalog.proxies[node] {
-        let (translation, reads, specs) = context.translate(proxy)
-        value.record(node, translation, reads: reads, specs: specs, built: context.used)
+    // Translated first and recorded after, once the context (which reads `value.resources`) is
+    // gone: recording while it is alive would copy every kept resource.
+    var results: [(String, (ProxyTranslation, ProxyReads, [SpecKey])?)] = []
+    var built: [SpecKey: EncodedResource] = [:]
+    do {
+      let context = TranslationContext(
+        catalog: catalog, certificates: certificates, environment: value.environment, plan: value.plan,
+        previous: value.resources)
+      for node in affected { results.append((node, catalog.proxies[node].map { context.translate($0) })) }
+      built = context.used
+    }
+    for (node, result) in results {
+      if let (translation, reads, specs) = result {
+        value.record(node, translation, reads: reads, specs: specs, built: built)
       } else {
         value.record(node, nil, reads: nil, specs: [], built: [:])
       }

