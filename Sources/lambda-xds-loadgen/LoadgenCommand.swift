@@ -16,5 +16,5 @@ struct LoadgenCommand: AsyncParsableCommand {
         lambda-xds-loadgen record --server 127.0.0.1:18000 --nodes nodes.txt --out a.rec
         lambda-xds-loadgen bare --listen 127.0.0.1:18001 --recording a.rec
       """,
-    subcommands: [CatalogCommand.self, RunCommand.self])
+    subcommands: [CatalogCommand.self, RunCommand.self, RecordCommand.self, BareCommand.self])
 }
