@@ -29,9 +29,9 @@ BUILD_PATH=${BUILD_PATH:-$ROOT/.build}
 cd "$ROOT"
 
 if [ "$MODE" = quick ]; then
-  SERVICES=100 LAMBDAS=20 UPSTREAMS=5 COUNTS=(1 100) REPEAT=3 SETTLE_MS=300 HOLD=2
+  SERVICES=100 LAMBDAS=20 UPSTREAMS=5 COUNTS=(1 100) REPEAT=3 SETTLE_MS=300 HOLD=2 TIMEOUT=120
 else
-  SERVICES=1000 LAMBDAS=200 UPSTREAMS=5 COUNTS=(1 100 1000 10000) REPEAT=5 SETTLE_MS=500 HOLD=5
+  SERVICES=1000 LAMBDAS=200 UPSTREAMS=5 COUNTS=(1 100 1000 10000) REPEAT=5 SETTLE_MS=500 HOLD=5 TIMEOUT=600
 fi
 MAXN=${COUNTS[${#COUNTS[@]}-1]}
 SIDECARS=$MAXN
@@ -165,7 +165,7 @@ stop_server() {
 loadgen_run() {
   local name=$1; shift
   log "run $name"
-  taskset -c 1 "$LOADGEN" run --server "$XDS" --nodes "$NODES" --settle-ms "$SETTLE_MS" --label "$name" \
+  taskset -c 1 "$LOADGEN" run --server "$XDS" --nodes "$NODES" --settle-ms "$SETTLE_MS" --timeout "$TIMEOUT" --label "$name" \
     --json "$RESULTS/$name.json" "$@" | tee -a "$WORK/summary.txt"
 }
 
@@ -192,11 +192,11 @@ idle_memory() {
   rss0=$(rss_kib "$SERVER_PID")
   rm -f "$ready"
   taskset -c 1 "$LOADGEN" run --server "$XDS" --nodes "$NODES" --scenario idle --count "$MAXN" \
-    --settle-ms "$SETTLE_MS" --hold "$HOLD" --ready-file "$ready" --label "$side-idle" \
+    --settle-ms "$SETTLE_MS" --timeout "$TIMEOUT" --hold "$HOLD" --ready-file "$ready" --label "$side-idle" \
     --json "$RESULTS/$side-idle.json" >>"$WORK/summary.txt" &
   local pid=$!
   STARTED+=("$pid")
-  wait_for 300 test -e "$ready"
+  wait_for "$TIMEOUT" test -e "$ready"
   rssk=$(rss_kib "$SERVER_PID")
   wait "$pid"
   forget "$pid"
@@ -223,7 +223,7 @@ start_ours 0
 for change in one all; do
   log "record $change"
   taskset -c 1 "$LOADGEN" record --server "$XDS" --nodes "$NODES" --out "$WORK/ours-$change.rec" \
-    --catalog "$CATALOG" --change "$change" --settle-ms "$SETTLE_MS"
+    --catalog "$CATALOG" --change "$change" --settle-ms "$SETTLE_MS" --timeout "$TIMEOUT"
 done
 stop_server
 

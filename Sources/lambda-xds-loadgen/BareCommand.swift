@@ -103,7 +103,7 @@ struct BareADS: RegistrableRPCService {
       deserializer: PlainDeserializer<DiscoveryRequest>(), serializer: RawSerializer()
     ) { request, _ in
       StreamingServerResponse { writer in
-        try await serve(request.messages, writer) { BareEvent.request($0.hasNode ? $0.node.id : nil, $0.typeURL) }
+        try await serve(delta: false, request.messages, writer) { BareEvent.request($0.hasNode ? $0.node.id : nil, $0.typeURL) }
         return [:]
       }
     }
@@ -112,16 +112,21 @@ struct BareADS: RegistrableRPCService {
       deserializer: PlainDeserializer<DeltaRequest>(), serializer: RawSerializer()
     ) { request, _ in
       StreamingServerResponse { writer in
-        try await serve(request.messages, writer) { BareEvent.request($0.hasNode ? $0.node.id : nil, $0.typeURL) }
+        try await serve(delta: true, request.messages, writer) { BareEvent.request($0.hasNode ? $0.node.id : nil, $0.typeURL) }
         return [:]
       }
     }
   }
 
   private func serve<Input: Sendable>(
-    _ requests: RPCAsyncSequence<Input, any Error>, _ writer: RPCWriter<[UInt8]>,
+    delta: Bool, _ requests: RPCAsyncSequence<Input, any Error>, _ writer: RPCWriter<[UInt8]>,
     _ event: @escaping @Sendable (Input) -> BareEvent
   ) async throws {
+    guard delta == recording.delta else {
+      throw RPCError(
+        code: .unimplemented,
+        message: "this recording is \(recording.delta ? "delta" : "state of the world") ADS")
+    }
     let (events, feed) = AsyncStream.makeStream(of: BareEvent.self)
     let id = streams.add(feed)
     defer { streams.remove(id) }
