@@ -74,6 +74,7 @@ struct RunCommand: AsyncParsableCommand {
     }
     let run = FleetRun(server: server, nodes: nodeList, count: clients, delta: delta)
     let cpuBefore = processCPUSeconds()
+    let wallBefore = monotonicNanos()
     var report = RunReport(
       scenario: scenario, label: label, server: server.description, clients: clients, delta: delta)
     var lines: [String] = []
@@ -111,6 +112,14 @@ struct RunCommand: AsyncParsableCommand {
     let cpuAfter = processCPUSeconds()
     report.clientCPUUserSeconds = cpuAfter.user - cpuBefore.user
     report.clientCPUSystemSeconds = cpuAfter.system - cpuBefore.system
+    report.wallSeconds = Double(monotonicNanos() - wallBefore) / 1e9
+    // The clients' share of one core over the run; near 1 the clients, not the server, set the pace.
+    let busy = (report.clientCPUUserSeconds + report.clientCPUSystemSeconds) / max(report.wallSeconds, 1e-9)
+    report.clientCoreUtilization = (busy * 1000).rounded() / 1000
+    if scenario == .storm, busy > 0.8 {
+      printError(
+        String(format: "warning: the clients used %.0f%% of a core: this storm is paced by the client as much as by the server", busy * 100))
+    }
     report.clientRSSKiB = residentKiB()
     report.responses = run.fleet.responses.load(ordering: .relaxed)
     report.responseBytes = run.fleet.bytes.load(ordering: .relaxed)
@@ -200,6 +209,9 @@ struct RunReport: Codable, Sendable {
   var clientCPUUserSeconds = 0.0
   var clientCPUSystemSeconds = 0.0
   var clientRSSKiB = 0
+  var wallSeconds = 0.0
+  /// Client CPU seconds per wall-clock second (1.0: one core fully busy).
+  var clientCoreUtilization = 0.0
 }
 
 struct StormFigures: Codable, Sendable {
