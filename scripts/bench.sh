@@ -2,6 +2,7 @@
 # Convergence benchmarks: lambda-xds against the bare replay server, same clients, same machine.
 #
 #   scripts/bench.sh [--quick|--full] [--no-build]
+#   BENCH_COUNTS="1 100 1000" scripts/bench.sh --full    # other client counts (ascending)
 #
 # Builds the release products, generates a mesh (lambda-xds-loadgen catalog), starts
 # `lambda-xds serve` on CPU 0 and the simulated Envoys on CPU 1, and measures: cold-start storms,
@@ -33,6 +34,8 @@ if [ "$MODE" = quick ]; then
 else
   SERVICES=1000 LAMBDAS=200 UPSTREAMS=5 COUNTS=(1 100 1000 10000) REPEAT=5 SETTLE_MS=500 HOLD=5 TIMEOUT=600
 fi
+# BENCH_COUNTS="1 100 1000" overrides the client counts (the mesh has as many sidecars as the largest).
+if [ -n "${BENCH_COUNTS:-}" ]; then read -r -a COUNTS <<<"$BENCH_COUNTS"; fi
 MAXN=${COUNTS[${#COUNTS[@]}-1]}
 SIDECARS=$MAXN
 

@@ -116,7 +116,7 @@ struct RunCommand: AsyncParsableCommand {
     // The clients' share of one core over the run; near 1 the clients, not the server, set the pace.
     let busy = (report.clientCPUUserSeconds + report.clientCPUSystemSeconds) / max(report.wallSeconds, 1e-9)
     report.clientCoreUtilization = (busy * 1000).rounded() / 1000
-    if scenario == .storm, busy > 0.8 {
+    if scenario == .storm, busy > 0.8, report.wallSeconds > 0.5 {
       printError(
         String(format: "warning: the clients used %.0f%% of a core: this storm is paced by the client as much as by the server", busy * 100))
     }
