@@ -1,4 +1,5 @@
 import EnvoyAPI
+import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import SwiftProtobuf
@@ -103,6 +104,27 @@ struct SimulatedEnvoy: Sendable {
     }
   }
 
+  /// References of clusters or listeners, decoding only those whose bytes were not in the
+  /// previous response of that type (a change usually touches one listener of many); `cache` is
+  /// replaced by what this response holds, so it never outgrows the client's configuration.
+  private static func references(
+    _ type: XDSType, _ resources: [Google_Protobuf_Any], cache: inout [Int: (String, References)]
+  ) -> [(String, References)] {
+    var next: [Int: (String, References)] = [:]
+    var result: [(String, References)] = []
+    result.reserveCapacity(resources.count)
+    for any in resources {
+      var hasher = Hasher()
+      any.value.withUnsafeBytes { hasher.combine(bytes: $0) }  // every byte (SipHash)
+      let key = hasher.finalize()
+      guard let entry = cache[key] ?? references(type, any) else { continue }
+      next[key] = entry
+      result.append(entry)
+    }
+    cache = next
+    return result
+  }
+
   // MARK: State of the world
 
   private func runStateOfTheWorld(_ client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
@@ -127,6 +149,7 @@ struct SimulatedEnvoy: Sendable {
       options: options
     ) { response in
       var subscriptions = initial
+      var decoded: [[Int: (String, References)]] = [[:], [:]]
       defer { feed.finish() }
       for try await captured in response.messages {
         let time = monotonicNanos()
@@ -134,7 +157,8 @@ struct SimulatedEnvoy: Sendable {
         guard let type = XDSType(typeURL: message.typeURL) else { continue }
         note(type, size: captured.size, bytes: captured.bytes, at: time)
         if type == .cluster || type == .listener {
-          subscriptions.replace(type, with: message.resources.compactMap { Self.references(type, $0) })
+          subscriptions.replace(
+            type, with: Self.references(type, message.resources, cache: &decoded[type == .cluster ? 0 : 1]))
         }
         // ACK with the subscription as it stands.
         feed.yield(
@@ -182,6 +206,7 @@ struct SimulatedEnvoy: Sendable {
       options: options
     ) { response in
       var subscriptions = initial
+      var decoded: [[Int: (String, References)]] = [[:], [:]]
       defer { feed.finish() }
       for try await captured in response.messages {
         let time = monotonicNanos()
@@ -190,7 +215,7 @@ struct SimulatedEnvoy: Sendable {
         note(type, size: captured.size, bytes: captured.bytes, at: time)
         if type == .cluster || type == .listener {
           subscriptions.update(
-            type, with: message.resources.compactMap { Self.references(type, $0.resource) },
+            type, with: Self.references(type, message.resources.map(\.resource), cache: &decoded[type == .cluster ? 0 : 1]),
             removed: message.removedResources)
         }
         feed.yield(
