@@ -177,6 +177,21 @@ let package = Package(
       dependencies: ["ConsulCatalog", "ResourceCache", "Translation"],
       swiftSettings: strictSettings
     ),
+    // Load generator and bare replay baseline (`lambda-xds-loadgen --help`): simulated Envoys on
+    // their own HTTP/2 connections, independent of the server's own modules.
+    .executableTarget(
+      name: "lambda-xds-loadgen",
+      dependencies: [
+        "EnvoyAPI",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "NIOCore", package: "swift-nio"),
+      ],
+      swiftSettings: strictSettings
+    ),
     // Test support: runs real Envoy processes and an in-process xDS server.
     .target(
       name: "TestSupport",
