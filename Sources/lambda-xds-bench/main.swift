@@ -103,7 +103,31 @@ func bestOf(_ runs: Int, _ body: () -> Void) -> Double {
   return best
 }
 
-// `lambda-xds-bench [snapshot] [translation] [change]`: both unless named (so a profiler sees one).
-let phases = Set(CommandLine.arguments.dropFirst())
+/// Reads a catalog file (e.g. the one `lambda-xds-loadgen catalog` writes) as `serve` does: in
+/// full once, then again after an edit of one registration's port, incrementally.
+func catalogFile(_ path: String) {
+  guard let data = FileManager.default.contents(atPath: path), var text = String(data: data, encoding: .utf8) else {
+    print("cannot read \(path)")
+    return
+  }
+  var reader = CatalogFileReader(name: path)
+  let full = bestOf(1) { _ = try! reader.read(data) }
+  var port = 0
+  guard let range = text.range(of: #""Port": "#) ?? text.range(of: #""Port":"#) else { return print("no Port in \(path)") }
+  let edit = bestOf(5) {
+    port += 1
+    let end = text[range.upperBound...].firstIndex { !$0.isNumber }!
+    text.replaceSubrange(range.upperBound..<end, with: "\(20_000 + port)")
+    _ = try! reader.read(Data(text.utf8))
+  }
+  print(String(format: "catalog file %@ (%.1f MB): first read %.1f ms, re-read after a one-registration edit %.1f ms (best of 5)",
+    (path as NSString).lastPathComponent, Double(data.count) / 1e6, full * 1000, edit * 1000))
+}
+
+// `lambda-xds-bench [snapshot] [translation] [change] [file PATH]`: both unless named (so a profiler sees one).
+let arguments = Array(CommandLine.arguments.dropFirst())
+if let index = arguments.firstIndex(of: "file"), index + 1 < arguments.count { catalogFile(arguments[index + 1]) }
+let phases = Set(arguments).subtracting(["file"]).filter { !$0.contains("/") }
+if !arguments.isEmpty && phases.isEmpty { exit(0) }
 if phases.isEmpty || phases.contains("snapshot") { catalogBuild(services: 10_000) }
 if phases.isEmpty || !phases.isDisjoint(with: ["translation", "change"]) { translation(lambdas: 10_000, sidecars: 1_000, upstreams: 10) }

@@ -10,8 +10,20 @@ public struct CatalogFileReader: Sendable {
   private var last: CatalogSnapshot?
   private var lastData: Data?
   /// Parse results by body, for the bodies of the last version only.
-  private var registrations: [JSONValue: Result<ServiceInstance, CatalogError>] = [:]
-  private var entries: [JSONValue: Result<ConfigEntry, CatalogError>] = [:]
+  private var registrations: [Body: Result<ServiceInstance, CatalogError>] = [:]
+  private var entries: [Body: Result<ConfigEntry, CatalogError>] = [:]
+
+  /// A body as a key, hashed once (it is looked up in two tables and stored in one).
+  struct Body: Hashable {
+    let value: JSONValue
+    let hash: Int
+    init(_ value: JSONValue) {
+      self.value = value
+      hash = value.hashValue
+    }
+    static func == (lhs: Self, rhs: Self) -> Bool { lhs.hash == rhs.hash && lhs.value == rhs.value }
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+  }
 
   public init(name: String) {
     self.name = name
@@ -22,12 +34,13 @@ public struct CatalogFileReader: Sendable {
   public mutating func read(_ data: Data) throws(CatalogError) -> (CatalogSnapshot, CatalogChange)? {
     if data == lastData { return nil }
     let document = try CatalogFile.Document(data: data, name: name)
-    var parsedRegistrations: [JSONValue: Result<ServiceInstance, CatalogError>] = [:]
+    var parsedRegistrations: [Body: Result<ServiceInstance, CatalogError>] = [:]
     var instances: [ServiceInstance] = []
     var rejected: [String] = []
-    for (index, body) in document.registrations.enumerated() {
+    for (index, value) in document.registrations.enumerated() {
+      let body = Body(value)
       let result = parsedRegistrations[body] ?? registrations[body] ?? Result { () throws(CatalogError) in
-        try ServiceInstance(registration: body)
+        try ServiceInstance(registration: value)
       }
       parsedRegistrations[body] = result
       switch result {
@@ -35,10 +48,11 @@ public struct CatalogFileReader: Sendable {
       case .failure(let error): rejected.append("registration #\(index + 1): \(error)")
       }
     }
-    var parsedEntries: [JSONValue: Result<ConfigEntry, CatalogError>] = [:]
+    var parsedEntries: [Body: Result<ConfigEntry, CatalogError>] = [:]
     var configEntries: [Result<ConfigEntry, CatalogError>] = []
-    for body in document.configEntries {
-      let result = parsedEntries[body] ?? entries[body] ?? Result { () throws(CatalogError) in try ConfigEntry(body) }
+    for value in document.configEntries {
+      let body = Body(value)
+      let result = parsedEntries[body] ?? entries[body] ?? Result { () throws(CatalogError) in try ConfigEntry(value) }
       parsedEntries[body] = result
       configEntries.append(result)
     }
