@@ -121,6 +121,13 @@ class ConnectCA:
         return self.leaves[service]
 
 
+class Runaway:
+    """The huge_body_mb fault's answer, in place of a body."""
+
+    def __init__(self, mebibytes):
+        self.mebibytes = mebibytes
+
+
 def parse_wait(text):
     if text is None:
         return 300.0
@@ -260,7 +267,22 @@ class Handler(BaseHTTPRequestHandler):
             body, status = compute()
             reported = max(1, state.index)
         self.wait_out_hang()
+        if isinstance(body, Runaway):
+            return self.runaway(body.mebibytes, reported)
         self.reply(status, body, index=reported)
+
+    def runaway(self, mebibytes, index):
+        """Valid JSON padded with that many MiB of spaces."""
+        data = b"{}" + b" " * (mebibytes << 20)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Consul-Index", str(index))
+        self.end_headers()
+        try:
+            self.wfile.write(data)
+        except OSError:
+            pass  # the client stopped reading, as it should
 
     # -- reads --------------------------------------------------------------------------------
     def do_GET(self):
@@ -277,21 +299,11 @@ class Handler(BaseHTTPRequestHandler):
         if "ns" in query or "partition" in query:
             return self.error(400, 'Invalid query parameter: "ns" - Namespaces are a Consul Enterprise feature')
         if path == "/v1/catalog/services":
-            with state.lock:
-                huge = state.faults.get("huge_body_mb", 0)
-            if huge:  # a runaway answer: valid JSON padded with that many MiB of spaces
-                data = b"{}" + b" " * (huge << 20)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("X-Consul-Index", str(state.index))
-                self.end_headers()
-                try:
-                    self.wfile.write(data)
-                except OSError:
-                    pass  # the client stopped reading, as it should
-                return
             def services():
+                # A runaway answer, decided when the answer is written (a blocking query that was
+                # waiting when the fault was set answers runaway too).
+                if state.faults.get("huge_body_mb", 0):
+                    return Runaway(state.faults["huge_body_mb"]), 200
                 result = {}
                 for service in state.services.values():
                     result.setdefault(service["service"]["Service"], [])
