@@ -71,3 +71,15 @@ struct JSONKeyTests {
     #expect(unicode["ünïcode"] == .bool(true))
   }
 }
+
+@Suite("JSON repeated keys")
+struct JSONRepeatedKeyTests {
+  @Test("a key repeated in one object keeps its last value, as Consul's Go decoder does, and is counted")
+  func lastWins() throws {
+    let (value, repeated) = try JSONValue.parse(Data(#"{"CreateIndex": 26, "a": {"b": 1, "b": 2}, "CreateIndex": 24}"#.utf8))
+    #expect(value["CreateIndex"] == .number(24))
+    #expect(value["a"]?["b"] == .number(2))
+    #expect(repeated == 2)
+    #expect(try JSONValue.parse(Data(#"{"a": 1, "b": {"a": 2}}"#.utf8)).repeatedKeys == 0)
+  }
+}

@@ -12,13 +12,20 @@ extension JSONValue {
   ///
   /// `JSONDecoder` with ``init(from:)`` tries each kind in turn and throws for every miss, which
   /// made reading a large catalog file or Consul answer cost several times the parse itself.
-  /// Nesting deeper than 512 levels is refused rather than risking the stack.
+  /// Nesting deeper than 512 levels is refused rather than risking the stack. A key that appears
+  /// twice in one object keeps its last value, as Consul's Go decoder does.
   public init(parsing data: Data) throws(JSONParseError) {
+    self = try Self.parse(data).value
+  }
+
+  /// The value and how many keys repeated within their object (where decoders differ:
+  /// Foundation's `JSONDecoder` keeps the first, Go and this parser the last).
+  public static func parse(_ data: Data) throws(JSONParseError) -> (value: JSONValue, repeatedKeys: Int) {
     var parser = JSONParser()
     let result = data.withUnsafeBytes { raw in
       Result { () throws(JSONParseError) in try parser.document(raw.bindMemory(to: UInt8.self)) }
     }
-    self = try result.get()
+    return (try result.get(), parser.repeatedKeys)
   }
 }
 
@@ -27,6 +34,7 @@ private struct JSONParser {
   var bytes = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
   var position = 0
   var depth = 0
+  var repeatedKeys = 0
 
   mutating func document(_ input: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
     bytes = input
@@ -92,7 +100,7 @@ private struct JSONParser {
       skipWhitespace()
       guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw fail("expected ':'") }
       position += 1
-      members[key] = try value()
+      if members.updateValue(try value(), forKey: key) != nil { repeatedKeys += 1 }
       skipWhitespace()
       guard position < bytes.count else { throw fail("unterminated object") }
       let next = bytes[position]
