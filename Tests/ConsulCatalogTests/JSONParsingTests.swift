@@ -82,4 +82,13 @@ struct JSONRepeatedKeyTests {
     #expect(repeated == 2)
     #expect(try JSONValue.parse(Data(#"{"a": 1, "b": {"a": 2}}"#.utf8)).repeatedKeys == 0)
   }
+
+  /// Foundation's JSONDecoder does not check the value of a key it has already seen (it read
+  /// crash-47dcc4ee… in the consul-answers fuzz corpus); Go's decoder, like ours, checks it all.
+  @Test("a repeated key's value must still be valid JSON", arguments: [
+    #"{"a": 1, "a": 05}"#, #"{"a": 1, "a": [05]}"#, #"{"a": 1, "a": "\q"}"#,
+  ])
+  func shadowedValueIsChecked(text: String) {
+    #expect(throws: JSONParseError.self) { try JSONValue.parse(Data(text.utf8)) }
+  }
 }
