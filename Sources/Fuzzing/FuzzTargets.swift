@@ -32,12 +32,15 @@ public enum FuzzTargets {
     guard let parsed = try? JSONValue.parse(data) else {
       // Differential: what both of Foundation's readers read, the parser reads too. JSONDecoder
       // alone is not enough: it does not check the value of a repeated key ({"a": 1, "a": 05}).
+      // Both read some input with a raw NUL ("5\0\0"), which JSON never allows.
       precondition(
-        reference == nil || (try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)) == nil,
+        reference == nil || bytes.contains(0)
+          || (try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)) == nil,
         "the JSON parser refused what JSONDecoder and JSONSerialization read")
       return
     }
     let body = parsed.value
+    precondition(!bytes.contains(0), "the JSON parser read a raw NUL, which JSON never allows")
     // ... and to the same value, but for a repeated key (Foundation keeps the first, Consul the last).
     precondition(reference == nil || parsed.repeatedKeys > 0 || reference == body, "the JSON parser and JSONDecoder disagree")
     _ = ConsulAnswers.serviceNames(body)

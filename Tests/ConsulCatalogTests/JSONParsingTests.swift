@@ -91,4 +91,13 @@ struct JSONRepeatedKeyTests {
   func shadowedValueIsChecked(text: String) {
     #expect(throws: JSONParseError.self) { try JSONValue.parse(Data(text.utf8)) }
   }
+
+  /// Foundation's readers accept `5` followed by NULs (crash-3aa2e8b5… in the fuzz corpus); a
+  /// raw NUL is never valid JSON.
+  @Test("a raw NUL byte is refused, after a value or inside a string")
+  func rawNULRefused() {
+    for bytes: [UInt8] in [[0x35, 0, 0, 0, 0], [0x35, 0, 0x78], [0x22, 0x61, 0, 0x22]] {
+      #expect(throws: JSONParseError.self) { try JSONValue.parse(Data(bytes)) }
+    }
+  }
 }
