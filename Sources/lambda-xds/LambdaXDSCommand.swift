@@ -1,4 +1,5 @@
 import ArgumentParser
+import ControlPlane
 
 @main
 struct LambdaXDSCommand: AsyncParsableCommand {
@@ -10,6 +11,7 @@ struct LambdaXDSCommand: AsyncParsableCommand {
         lambda-xds serve --xds-address 127.0.0.1:18000
         lambda-xds bootstrap --node-id api-sidecar-proxy --xds-address 127.0.0.1:18000
       """,
+    version: "lambda-xds \(LambdaXDSVersion.current), Envoy API: \(LambdaXDSVersion.envoyAPI)",
     subcommands: [Serve.self, Dump.self, Check.self, Bootstrap.self]
   )
 }

@@ -94,10 +94,13 @@ struct JSONRepeatedKeyTests {
 
   /// Foundation's readers accept `5` followed by NULs (crash-3aa2e8b5… in the fuzz corpus); a
   /// raw NUL is never valid JSON.
-  @Test("a raw NUL byte is refused, after a value or inside a string")
+  @Test("a raw NUL byte is refused, after a value or inside a string; so is a trailing comma")
   func rawNULRefused() {
     for bytes: [UInt8] in [[0x35, 0, 0, 0, 0], [0x35, 0, 0x78], [0x22, 0x61, 0, 0x22]] {
       #expect(throws: JSONParseError.self) { try JSONValue.parse(Data(bytes)) }
+    }
+    for text in [#"{"ID": "a",}"#, "[1,]"] {
+      #expect(throws: JSONParseError.self) { try JSONValue.parse(Data(text.utf8)) }
     }
   }
 }

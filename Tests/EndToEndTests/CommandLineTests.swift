@@ -109,11 +109,35 @@ struct CommandLineTests {
       return dump.status == 0 && dump.stderr.contains("REJECTED") ? dump.stderr : nil
     }
     #expect(report.contains("CDS: sent") && report.contains("/nonexistent/lambda-xds-ca.pem"), "\(report)")
+    // The real Envoy's stream in the metrics: responses, ACKs (listeners) and the NACK (clusters).
+    let metrics = try await HTTP.get("\(server.adminURL)/metrics").body
+    let samples = Dictionary(
+      metrics.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line -> (String, Double)? in
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
+        return (String(line[..<space]), value)
+      }, uniquingKeysWith: { $1 })
+    #expect(samples[#"lambda_xds_xds_nacks_total{type="cluster"}"#] ?? 0 >= 1, "\(metrics)")
+    #expect(samples[#"lambda_xds_xds_responses_total{type="cluster"}"#] ?? 0 >= 1)
+    #expect(samples[#"lambda_xds_connected_proxies{kind="connect-proxy",variant="sotw"}"#] == 1)
     let dump = try LambdaXDSProcess.run(["dump", "--server", server.adminURL, "--node-id", "api-sidecar-proxy"])
     let view = try EnvoyConfigView(json: dump.stdout)
     #expect(view.listeners.keys.contains { $0.hasPrefix("authentication:") })
     let unknown = try LambdaXDSProcess.run(["dump", "--server", server.adminURL, "--node-id", "nobody"])
     #expect(unknown.status == 1 && unknown.stderr.contains("known: api-sidecar-proxy, db-sidecar-proxy, terminating-gateway, web-sidecar-proxy"))
+  }
+
+  @Test("xDS over IPv6: serve listens on [::1] and a real Envoy bootstrapped for it is served")
+  func xdsOverIPv6() async throws {
+    let server = try await LambdaXDSProcess.serve(["--catalog-file", Self.example], xdsHost: "::1")
+    defer { server.stop() }
+    #expect(server.log.contains("xDS server listening") && server.log.contains("[::1]:\(server.xdsPort)"))
+    let sidecar = try await EnvoyProcess.start(name: "ipv6-sidecar", bootstrapJSON: try server.bootstrap(nodeID: "web-sidecar-proxy"))
+    defer { sidecar.stop() }
+    try await eventually("the Envoy's stream over IPv6", timeout: 20) {
+      let connected = try await sidecar.admin("/stats?filter=control_plane.connected_state").contains("connected_state: 1")
+      let status = try await HTTP.get("\(server.adminURL)/v1/proxies/web-sidecar-proxy/status").body
+      return connected && status.contains(#""ackedVersion""#)
+    }
   }
 
   @Test("xDS over mutual TLS: served only with a client certificate for the proxy's own service")

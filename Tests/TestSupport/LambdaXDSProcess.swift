@@ -37,7 +37,7 @@ public final class LambdaXDSProcess: @unchecked Sendable {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let log = directory.appendingPathComponent("serve.log")
     FileManager.default.createFile(atPath: log.path, contents: nil)
-    let full = ["serve", "--xds-address", "\(xdsHost):\(port)", "--admin-address", "127.0.0.1:\(adminPort)"] + arguments
+    let full = ["serve", "--xds-address", address(xdsHost, port), "--admin-address", "127.0.0.1:\(adminPort)"] + arguments
     let server = LambdaXDSProcess(
       xdsHost: xdsHost, xdsPort: port, adminPort: adminPort, logFile: log, process: try launch(full, log: log),
       arguments: full)
@@ -83,6 +83,20 @@ public final class LambdaXDSProcess: @unchecked Sendable {
     process.waitUntilExit()
   }
 
+  /// SIGTERM, as an orchestrator stops it; returns at once (see ``waitForExit(timeout:)``).
+  public func sendTerminate() { _ = Glibc.kill(process.processIdentifier, SIGTERM) }
+
+  /// Waits for the process to exit (at most `timeout` seconds, then SIGKILL); its exit status.
+  public func waitForExit(timeout: Double = 30) -> Int32 {
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning && Date() < deadline { usleep(20_000) }
+    if process.isRunning { kill() }
+    process.waitUntilExit()
+    return process.terminationStatus
+  }
+
+  public var isRunning: Bool { process.isRunning }
+
   /// Starts the server again with the same arguments and ports, and waits until it listens.
   public func restart() async throws {
     let offset = log.utf8.count
@@ -117,8 +131,11 @@ public final class LambdaXDSProcess: @unchecked Sendable {
   /// - Parameter adminAddress: where that Envoy's admin endpoint listens (port 0: Envoy picks).
   public func bootstrap(nodeID: String, extra: [String] = [], adminAddress: String = "127.0.0.1:0") throws -> String {
     let result = try Self.run(
-      ["bootstrap", "--node-id", nodeID, "--xds-address", "\(xdsHost):\(xdsPort)", "--admin-address", adminAddress] + extra)
+      ["bootstrap", "--node-id", nodeID, "--xds-address", address(xdsHost, xdsPort), "--admin-address", adminAddress] + extra)
     guard result.status == 0 else { throw EnvoyError("bootstrap failed: \(result.stderr)") }
     return result.stdout
   }
 }
+
+/// `HOST:PORT` as the command line takes it (an IPv6 host in brackets).
+func address(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }

@@ -11,8 +11,12 @@ public struct XDSHarness: Sendable {
   public let port: Int
 
   /// Runs `body` with a server that stops when it returns. Port 0 picks a free port.
+  /// - Parameters:
+  ///   - limits: the server's stream limits.
+  ///   - membership: which node ids are proxies of the catalog (default: all).
   public static func with<T: Sendable>(
-    port: Int = 0, _ body: @Sendable (XDSHarness) async throws -> T
+    port: Int = 0, limits: StreamLimits = StreamLimits(), membership: (@Sendable (String) -> Bool?)? = nil,
+    _ body: @Sendable (XDSHarness) async throws -> T
   ) async throws -> T {
     let cache = SnapshotCache()
     let status = XDSStatusBoard(historyLimit: 1000)
@@ -21,7 +25,8 @@ public struct XDSHarness: Sendable {
       ProcessInfo.processInfo.environment["LAMBDA_XDS_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
     let server = XDSServer(
       host: "127.0.0.1", port: port,
-      service: AggregatedDiscoveryService(cache: cache, status: status, logger: logger))
+      service: AggregatedDiscoveryService(
+        cache: cache, status: status, logger: logger, limits: limits, membership: membership))
     return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
       let (ports, portFeed) = AsyncStream.makeStream(of: Int.self)
       group.addTask {

@@ -18,15 +18,26 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
   let logger: Logger
   /// nil: every stream is served (no token checks).
   let authorization: StreamAuthorization?
+  let admission: StreamAdmission
+  let membership: @Sendable (String) -> Bool?
 
+  /// - Parameter membership: whether a node id is a proxy of the catalog (nil: no catalog yet);
+  ///   a stream for one that is not ends after the limits' `unknownNodeGrace`. By default every
+  ///   node id is a member.
   public init(
-    cache: SnapshotCache, status: XDSStatusBoard, logger: Logger, authorization: StreamAuthorization? = nil
+    cache: SnapshotCache, status: XDSStatusBoard, logger: Logger, authorization: StreamAuthorization? = nil,
+    limits: StreamLimits = StreamLimits(), membership: (@Sendable (String) -> Bool?)? = nil
   ) {
     self.cache = cache
     self.status = status
     self.logger = logger
     self.authorization = authorization
+    admission = StreamAdmission(limits)
+    self.membership = membership ?? { _ in true }
   }
+
+  /// Open streams now.
+  public var openStreams: Int { admission.openStreams }
 
   public func streamAggregatedResources(
     request: StreamingServerRequest<Envoy_Service_Discovery_V3_DiscoveryRequest>,
@@ -88,6 +99,6 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     }
     return StreamRunner(
       variant: variant, cache: cache, status: status, logger: logger, authorization: authorization,
-      credentials: credentials)
+      credentials: credentials, admission: admission, membership: membership)
   }
 }

@@ -19,6 +19,9 @@ struct StreamRunner {
   var logger: Logger
   var authorization: StreamAuthorization?
   var credentials = StreamCredentials()
+  var admission: StreamAdmission
+  /// Whether a node id is a proxy of the catalog (nil: no catalog yet).
+  var membership: @Sendable (String) -> Bool?
 
   private enum Input: Sendable {
     case request(Envoy_Config_Core_V3_Node?, ADSProtocol.ClientRequest)
@@ -35,7 +38,12 @@ struct StreamRunner {
     let inputs = AsyncChannel<Input>()
     defer { inputs.finish() }
     var nodeID: String?
-    defer { if let nodeID { status.disconnected(nodeID) } }
+    defer {
+      if let nodeID {
+        status.disconnected(nodeID, variant: variant)
+        admission.release(nodeID)
+      }
+    }
 
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask {
@@ -66,8 +74,13 @@ struct StreamRunner {
               let reason = await authorization.authorizer.denial(nodeID: node.id, credentials: credentials)
             {
               logger.warning("xDS stream refused", metadata: ["node": "\(node.id)", "reason": "\(reason)"])
-              status.refused(node.id, reason)
+              status.refused(node.id, .unauthorized, reason)
               throw RPCError(code: .permissionDenied, message: reason)
+            }
+            if let (refusal, reason) = admission.admit(node.id) {
+              logger.warning("xDS stream refused", metadata: ["node": "\(node.id)", "reason": "\(reason)"])
+              status.refused(node.id, refusal, reason)
+              throw RPCError(code: .resourceExhausted, message: reason)
             }
             nodeID = node.id
             logger[metadataKey: "node"] = "\(node.id)"
@@ -75,6 +88,25 @@ struct StreamRunner {
             logger.info("xDS stream opened", metadata: ["envoy": "\(node.userAgentDescription)"])
             group.addTask { [cache] in
               for await snapshot in cache.updates(for: node.id) { await inputs.send(.snapshot(snapshot)) }
+            }
+            if membership(node.id) != true {
+              // Not a proxy of the catalog (yet): served if it registers within the grace, else told.
+              group.addTask { [membership, status, logger, grace = admission.limits.unknownNodeGrace] in
+                try? await Task.sleep(for: grace)
+                while !Task.isCancelled {
+                  switch membership(node.id) {
+                  case true?: return
+                  case false?:
+                    let reason = Self.unknownNodeMessage(node.id, after: grace)
+                    logger.warning("xDS stream ended: unknown node id", metadata: ["reason": "\(reason)"])
+                    status.refused(node.id, .unknownNode, reason)
+                    await inputs.send(.failed(RPCError(code: .notFound, message: reason)))
+                    return
+                  case nil:
+                    try? await Task.sleep(for: .seconds(1))  // no catalog yet: nothing to judge by
+                  }
+                }
+              }
             }
             if let authorization {
               // A token revoked (or stripped of service:write) ends the stream.
@@ -84,7 +116,7 @@ struct StreamRunner {
                   guard !Task.isCancelled else { return }
                   if let reason = await authorization.authorizer.denial(nodeID: node.id, credentials: credentials) {
                     logger.warning("xDS stream ended: no longer authorized", metadata: ["reason": "\(reason)"])
-                    status.refused(node.id, reason)
+                    status.refused(node.id, .unauthorized, reason)
                     await inputs.send(.failed(RPCError(code: .permissionDenied, message: reason)))
                     return
                   }
@@ -104,6 +136,11 @@ struct StreamRunner {
         try await apply(step, node: nodeID!, logger: logger, write: write)
       }
     }
+  }
+
+  static func unknownNodeMessage(_ nodeID: String, after grace: Duration) -> String {
+    "node id \(nodeID.prefix(256)) is not a proxy in the catalog after \(grace.components.seconds) s: it must be the service ID "
+      + "of a registration of kind connect-proxy (a sidecar), terminating-gateway or mesh-gateway"
   }
 
   private func apply(

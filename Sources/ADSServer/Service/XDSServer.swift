@@ -44,10 +44,23 @@ public struct XDSServer: Sendable {
     self.backlog = backlog
   }
 
-  /// Serves until the task is cancelled. `onListening` receives the bound port (useful with 0).
-  public func run(onListening: @Sendable (Int) -> Void = { _ in }) async throws {
+  /// How the server stops when asked to: `signal` returns when it should drain; then it accepts
+  /// no new streams, and open ones have `time` to end before they are cancelled.
+  public struct Drain: Sendable {
+    public var signal: @Sendable () async -> Void
+    public var time: Duration
+
+    public init(time: Duration, signal: @escaping @Sendable () async -> Void) {
+      self.signal = signal
+      self.time = time
+    }
+  }
+
+  /// Serves until the task is cancelled, or until a drain ends. `onListening` receives the bound
+  /// port (useful with 0). IPv6 hosts (`::`, `::1`) listen on IPv6.
+  public func run(drain: Drain? = nil, onListening: @Sendable (Int) -> Void = { _ in }) async throws {
     let transport = HTTP2ServerTransport.Posix(
-      address: .ipv4(host: host, port: port),
+      address: host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host, port: port),
       transportSecurity: transportSecurity,
       config: .defaults { [maxRequestBytes, backlog] config in
         config.rpc.maxRequestPayloadSize = maxRequestBytes
@@ -64,10 +77,22 @@ public struct XDSServer: Sendable {
       })
     let server = GRPCServer(transport: transport, services: [service])
 
-    try await withThrowingDiscardingTaskGroup { group in
+    try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await server.serve() }
       let address = try await transport.listeningAddress
       onListening(address.ipv4?.port ?? address.ipv6?.port ?? port)
+      if let drain {
+        group.addTask {
+          await drain.signal()
+          guard !Task.isCancelled else { return }
+          server.beginGracefulShutdown()
+          try? await Task.sleep(for: drain.time)
+        }
+      }
+      // The server ends (cancelled, or every stream closed after the drain began), or the drain
+      // time is up: whichever comes first ends the rest.
+      try await group.next()
+      group.cancelAll()
     }
   }
 

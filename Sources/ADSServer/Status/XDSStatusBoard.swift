@@ -14,6 +14,7 @@ public final class XDSStatusBoard: Sendable {
     public var responsesSent = 0
     public var lastSentVersion: String?
     public var lastSentNonce: String?
+    public var lastSentAt: Date?
     public var ackedVersion: String?
     public var rejection: Rejection?
   }
@@ -39,20 +40,40 @@ public final class XDSStatusBoard: Sendable {
     public var at: Date
   }
 
+  /// A refused stream, kept in a small ring whatever its node id.
+  public struct Refusal: Sendable, Equatable, Codable {
+    public var node: String
+    public var reason: XDSMetrics.RefusalReason
+    public var message: String
+    public var at: Date
+  }
+
   public struct NodeStatus: Sendable, Equatable, Codable {
     public var streams = 0
+    /// When its last stream ended (forgotten `forgetAfter` later).
+    public var disconnectedAt: Date?
     /// Streams refused for this node (authorization).
     public var refusedStreams = 0
     public var variant: String?
+    /// The proxy's kind in the catalog when its stream opened (`unknown` if it was not there).
+    public var kind: String?
     public var types: [String: TypeStatus] = [:]
     public var history: [Event] = []
   }
 
   private let nodes = Mutex<[String: NodeStatus]>([:])
+  private let refusals = Mutex<[Refusal]>([])
   private let historyLimit: Int
+  /// How many refused streams are remembered (the newest).
+  public static let refusalLimit = 64
+  private let metrics: XDSMetrics
+  private let kindOf: @Sendable (String) -> String?
 
-  public init(historyLimit: Int = 200) {
+  /// - Parameter kindOf: a node's proxy kind in the catalog (a metric label), nil if unknown.
+  public init(historyLimit: Int = 200, metrics: XDSMetrics = .none, kindOf: @escaping @Sendable (String) -> String? = { _ in nil }) {
     self.historyLimit = historyLimit
+    self.metrics = metrics
+    self.kindOf = kindOf
   }
 
   public func status(of nodeID: String) -> NodeStatus? { nodes.withLock { $0[nodeID] } }
@@ -64,18 +85,67 @@ public final class XDSStatusBoard: Sendable {
   public var all: [String: NodeStatus] { nodes.withLock { $0 } }
 
   func connected(_ nodeID: String, variant: XDSVariant) {
+    let kind = kindOf(nodeID) ?? "unknown"
     update(nodeID, Event(kind: .connected, detail: variant.description, at: Date())) {
       $0.streams += 1
       $0.variant = variant.description
+      $0.kind = kind
+    }
+    metrics.streams(kind: kind, variant: variant, change: 1)
+  }
+
+  /// A stream refused (or ended) for `reason`. Only a node of the catalog, or one already on the
+  /// board, gets an entry of its own: any other node id goes to the bounded ring only, so
+  /// clients inventing node ids cannot grow the board.
+  func refused(_ nodeID: String, _ reason: XDSMetrics.RefusalReason, _ message: String) {
+    let at = Date()
+    refusals.withLock { ring in
+      ring.append(Refusal(node: String(nodeID.prefix(256)), reason: reason, message: message, at: at))
+      if ring.count > Self.refusalLimit { ring.removeFirst(ring.count - Self.refusalLimit) }
+    }
+    metrics.refused(reason)
+    let known = kindOf(nodeID) != nil
+    let event = Event(kind: .refused, detail: message, at: at)
+    nodes.withLock { nodes in
+      guard known || nodes[nodeID] != nil else { return }
+      var node = nodes[nodeID] ?? NodeStatus()
+      node.refusedStreams += 1
+      append(event, to: &node)
+      nodes[nodeID] = node
     }
   }
 
-  func refused(_ nodeID: String, _ reason: String) {
-    update(nodeID, Event(kind: .refused, detail: reason, at: Date())) { $0.refusedStreams += 1 }
+  /// The newest refused streams, oldest first.
+  public var recentRefusals: [Refusal] { refusals.withLock { $0 } }
+
+  /// Node ids with an open stream that are not proxies of the catalog (yet).
+  public var unknownNodes: [String] {
+    nodes.withLock { nodes in nodes.filter { $0.value.streams > 0 && $0.value.kind == "unknown" }.map(\.key).sorted() }
   }
 
-  func disconnected(_ nodeID: String) {
-    update(nodeID, Event(kind: .disconnected, at: Date())) { $0.streams -= 1 }
+  /// Forgets nodes whose last stream ended before `cutoff`.
+  /// - Returns: how many were forgotten.
+  @discardableResult
+  public func forget(disconnectedBefore cutoff: Date) -> Int {
+    nodes.withLock { nodes in
+      let stale = nodes.filter { $0.value.streams == 0 && ($0.value.disconnectedAt ?? .distantPast) < cutoff }.map(\.key)
+      for node in stale { nodes[node] = nil }
+      return stale.count
+    }
+  }
+
+  /// How many nodes the board holds.
+  public var count: Int { nodes.withLock { $0.count } }
+
+  func disconnected(_ nodeID: String, variant: XDSVariant) {
+    var kind = "unknown"
+    let at = Date()
+    update(nodeID, Event(kind: .disconnected, at: at)) {
+      $0.streams -= 1
+      $0.disconnectedAt = at
+      kind = $0.kind ?? kind
+    }
+    metrics.streams(kind: kind, variant: variant, change: -1)
   }
 
   func sent(_ nodeID: String, _ response: PlannedResponse) {
@@ -87,7 +157,24 @@ public final class XDSStatusBoard: Sendable {
       node.types[response.type.description, default: TypeStatus()].responsesSent += 1
       node.types[response.type.description]!.lastSentVersion = response.version
       node.types[response.type.description]!.lastSentNonce = response.nonce
+      node.types[response.type.description]!.lastSentAt = event.at
     }
+    metrics.sent(response.type)
+    learnKind(nodeID)
+  }
+
+  /// A stream can open before its proxy is in the catalog: once it is, its streams count under
+  /// its kind (checked only while the kind is unknown).
+  private func learnKind(_ nodeID: String) {
+    guard nodes.withLock({ $0[nodeID]?.kind == "unknown" }), let kind = kindOf(nodeID) else { return }
+    let moved = nodes.withLock { nodes -> (streams: Int, variant: String?) in
+      guard nodes[nodeID]?.kind == "unknown" else { return (0, nil) }
+      nodes[nodeID]!.kind = kind
+      return (nodes[nodeID]!.streams, nodes[nodeID]!.variant)
+    }
+    guard moved.streams > 0, let variant = moved.variant.flatMap(XDSVariant.init(rawValue:)) else { return }
+    metrics.streams(kind: "unknown", variant: variant, change: -moved.streams)
+    metrics.streams(kind: kind, variant: variant, change: moved.streams)
   }
 
   func record(_ nodeID: String, _ streamEvent: StreamEvent) {
@@ -95,10 +182,17 @@ public final class XDSStatusBoard: Sendable {
     case .acknowledged(let type, let nonce, let version):
       let event = Event(
         kind: .acknowledged, type: type.description, version: version, nonce: nonce, at: Date())
+      var elapsed: Duration?
       update(nodeID, event) { node in
-        node.types[type.description, default: TypeStatus()].ackedVersion = version
+        let sent = node.types[type.description, default: TypeStatus()]
+        if sent.lastSentNonce == nonce, let at = sent.lastSentAt {
+          elapsed = .microseconds(Int64(max(0, event.at.timeIntervalSince(at)) * 1_000_000))
+        }
+        node.types[type.description]!.ackedVersion = version
         node.types[type.description]!.rejection = nil
       }
+      metrics.acknowledged(type, after: elapsed)
+      learnKind(nodeID)
     case .rejected(let type, let nonce, let version, let message):
       let at = Date()
       let event = Event(
@@ -108,6 +202,7 @@ public final class XDSStatusBoard: Sendable {
         node.types[type.description, default: TypeStatus()].rejection = Rejection(
           version: version, nonce: nonce, message: message, at: at)
       }
+      metrics.rejected(type)
     case .staleNonceIgnored:
       break
     }
@@ -117,9 +212,13 @@ public final class XDSStatusBoard: Sendable {
     nodes.withLock { nodes in
       var node = nodes[nodeID] ?? NodeStatus()
       change(&node)
-      node.history.append(event)
-      if node.history.count > historyLimit { node.history.removeFirst(node.history.count - historyLimit) }
+      append(event, to: &node)
       nodes[nodeID] = node
     }
+  }
+
+  private func append(_ event: Event, to node: inout NodeStatus) {
+    node.history.append(event)
+    if node.history.count > historyLimit { node.history.removeFirst(node.history.count - historyLimit) }
   }
 }

@@ -21,14 +21,16 @@ public struct ConsulClient: Sendable {
   let observed = Shared<String?>(nil)
   /// Whether Consul answers, shared by every watch that uses this client.
   public let health: ConsulHealth
+  public let metrics: ConsulMetrics
 
   /// `allow` or `deny` once an answer carried the header.
   public var aclDefaultPolicy: String? { observed.value.withLock { $0 } }
 
-  public init(config: ConsulConfig, http: HTTPClient, health: ConsulHealth? = nil) {
+  public init(config: ConsulConfig, http: HTTPClient, health: ConsulHealth? = nil, metrics: ConsulMetrics = .none) {
     self.config = config
     self.http = http
     self.health = health ?? ConsulHealth(logger: Logger(label: "lambda-xds.consul"))
+    self.metrics = metrics
   }
 
   /// Larger answers are refused, not buffered: a runaway catalog must not exhaust memory.
@@ -93,14 +95,18 @@ public struct ConsulClient: Sendable {
     let timeout = timeout ?? (index > 0 ? wait + wait / 8 + .seconds(15) : .seconds(15))
     let response: HTTPClientResponse
     let bytes: ByteBuffer
+    let started = ContinuousClock.now
     do {
       response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
       bytes = try await response.body.collect(upTo: Self.maxResponseBytes)
     } catch is NIOTooManyBytesError {
+      metrics.request(path, code: 200, elapsed: ContinuousClock.now - started)
       throw ConsulError(.tooLarge, "\(path): the answer is larger than \(Self.maxResponseBytes / 1024 / 1024) MiB; ignored")
     } catch {
+      metrics.request(path, code: nil, elapsed: ContinuousClock.now - started)
       throw ConsulError(.transport, "\(path): \(error)")
     }
+    metrics.request(path, code: Int(response.status.code), elapsed: ContinuousClock.now - started)
     var text: String { String(buffer: bytes) }
     switch response.status.code {
     case 200:

@@ -45,6 +45,8 @@ public final class ConsulHealth: Sendable {
   }
 
   public var isUp: Bool { state.withLock { $0.up } }
+  /// How long Consul has been unreachable; nil while it answers.
+  public var downFor: Duration? { state.withLock { $0.downSince.map { ContinuousClock.now - $0 } } }
   public var generation: Int { state.withLock { $0.generation } }
 
   // MARK: Watches

@@ -9,6 +9,10 @@ struct AdminRoutes: Sendable {
   let cache: SnapshotCache
   let status: XDSStatusBoard
   let pipeline: ConfigurationPipeline
+  let readiness: Readiness
+  let metrics: ServerMetrics
+  /// Open xDS streams now.
+  var openStreams: @Sendable () -> Int = { 0 }
 
   struct Response {
     var status: Int
@@ -22,12 +26,19 @@ struct AdminRoutes: Sendable {
       switch parts {
       case ["healthz"]:
         return Response(status: 200, contentType: "text/plain", body: "ok\n")
+      case ["readyz"]:
+        guard let reason = readiness.notReadyReason else { return Response(status: 200, contentType: "text/plain", body: "ready\n") }
+        return Response(status: 503, contentType: "text/plain", body: "not ready: \(reason)\n")
+      case ["metrics"]:
+        return Response(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.exposition())
       case ["v1", "proxies"]:
         return try json(proxies())
       case ["v1", "findings"]:
         return try json(findings(node: nil))
       case ["v1", "pipeline"]:
         return try json(pipeline.statistics)
+      case ["v1", "streams"]:
+        return try json(Streams(open: openStreams(), unknownNodes: status.unknownNodes, recentRefusals: status.recentRefusals))
       case let route where route.count == 4 && route[0] == "v1" && route[1] == "proxies":
         return try proxy(route[2], route[3])
       default:
@@ -49,6 +60,13 @@ struct AdminRoutes: Sendable {
     case "findings": return try json(findings(node: node))
     default: return Response(status: 404, body: #"{"error":"use config_dump, status or findings"}"#)
     }
+  }
+
+  /// Open streams, those whose node id is not (yet) a proxy of the catalog, and the newest refusals.
+  private struct Streams: Encodable {
+    var open: Int
+    var unknownNodes: [String]
+    var recentRefusals: [XDSStatusBoard.Refusal]
   }
 
   private struct ProxySummary: Encodable {

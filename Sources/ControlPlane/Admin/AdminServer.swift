@@ -1,60 +1,34 @@
+public import Hummingbird
+import Logging
 import NIOCore
-import NIOHTTP1
-import NIOPosix
 
-/// A small HTTP/1.1 server for the admin routes (GET only), on SwiftNIO.
+/// The admin API's HTTP server, on Hummingbird: every route answers from ``AdminRoutes``.
+/// GET only; it reads, it never changes the server.
 struct AdminServer: Sendable {
   let host: String
   let port: Int
   let routes: AdminRoutes
+  let logger: Logger
 
-  /// Serves until cancelled; `onListening` gets the bound port.
-  func run(onListening: @Sendable (Int) -> Void) async throws {
-    let routes = routes
-    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-      .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-      .childChannelInitializer { channel in
-        channel.pipeline.configureHTTPServerPipeline().flatMap {
-          channel.pipeline.addHandler(AdminHandler(routes: routes))
-        }
-      }
-      .bind(host: host, port: port).get()
-    onListening(channel.localAddress?.port ?? port)
-    try await withTaskCancellationHandler {
-      try await channel.closeFuture.get()
-    } onCancel: {
-      channel.close(promise: nil)
-    }
+  /// The server as a service of `serve`'s group: it stops accepting on graceful shutdown.
+  func application(onListening: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
+    // Hummingbird reports a cancelled server's closing channel as an error; a failed bind throws.
+    var logger = logger
+    logger.logLevel = .critical
+    return Application(
+      router: Self.router(routes), configuration: .init(address: .hostname(host, port: port), serverName: nil),
+      onServerRunning: { [port] channel in onListening(channel.localAddress?.port ?? port) }, logger: logger)
   }
-}
 
-private final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
-  typealias InboundIn = HTTPServerRequestPart
-  typealias OutboundOut = HTTPServerResponsePart
-
-  let routes: AdminRoutes
-  private var path: String?
-  private var method: HTTPMethod = .GET
-
-  init(routes: AdminRoutes) { self.routes = routes }
-
-  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-    switch unwrapInboundIn(data) {
-    case .head(let head):
-      path = head.uri
-      method = head.method
-    case .body:
-      break
-    case .end:
-      let response = method == .GET
-        ? routes.respond(path: path ?? "/")
-        : AdminRoutes.Response(status: 405, body: #"{"error":"read-only: GET only"}"#)
-      var headers = HTTPHeaders()
-      headers.add(name: "content-type", value: response.contentType)
-      headers.add(name: "content-length", value: "\(response.body.utf8.count)")
-      context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: response.status), headers: headers))), promise: nil)
-      context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: response.body)))), promise: nil)
-      context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+  /// The routes, with no socket: HummingbirdTesting drives them in-process.
+  static func router(_ routes: AdminRoutes) -> Router<BasicRequestContext> {
+    let router = Router()
+    router.get("**") { request, _ in
+      let answer = routes.respond(path: request.uri.path)
+      return Response(
+        status: .init(code: answer.status), headers: [.contentType: answer.contentType],
+        body: .init(byteBuffer: ByteBuffer(string: answer.body)))
     }
+    return router
   }
 }

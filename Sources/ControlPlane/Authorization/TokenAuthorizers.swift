@@ -11,6 +11,9 @@ public final class ConsulTokenAuthorizer: StreamAuthorizer {
   let client: ConsulClient
   let pipeline: ConfigurationPipeline
   private let cache = Mutex<[String: (allowed: Bool, at: ContinuousClock.Instant)]>([:])
+  /// How long a decision is reused, and how many are kept (clients choose the tokens they send).
+  static let cacheTTL = Duration.seconds(30)
+  static let cacheLimit = 10_000
 
   public init(client: ConsulClient, pipeline: ConfigurationPipeline) {
     self.client = client
@@ -21,18 +24,32 @@ public final class ConsulTokenAuthorizer: StreamAuthorizer {
     guard let token = credentials.token, !token.isEmpty else { return "no x-consul-token in the stream's metadata" }
     guard let service = pipeline.identity(ofProxy: nodeID) else { return "no proxy \(nodeID) in the catalog" }
     let key = "\(service)\u{0}\(token)"
-    if let cached = cache.withLock({ $0[key] }), ContinuousClock.now - cached.at < .seconds(30) {
+    if let cached = cache.withLock({ $0[key] }), ContinuousClock.now - cached.at < Self.cacheTTL {
       return cached.allowed ? nil : "the token lacks service:write on \(service)"
     }
     do {
       _ = try await client.get("/v1/agent/connect/ca/leaf/\(service)", token: token)
-      cache.withLock { $0[key] = (true, .now) }
+      remember(key, allowed: true)
       return nil
     } catch where error.code == .forbidden {
-      cache.withLock { $0[key] = (false, .now) }
+      remember(key, allowed: false)
       return "the token lacks service:write on \(service)"
     } catch {
       return "cannot check the token with Consul: \(error)"
+    }
+  }
+}
+
+extension ConsulTokenAuthorizer {
+  /// Keeps a decision; when full, expired ones go first, and if none has expired, all go.
+  private func remember(_ key: String, allowed: Bool) {
+    cache.withLock { cache in
+      if cache.count >= Self.cacheLimit {
+        let now = ContinuousClock.now
+        cache = cache.filter { now - $0.value.at < Self.cacheTTL }
+        if cache.count >= Self.cacheLimit { cache.removeAll() }
+      }
+      cache[key] = (allowed, .now)
     }
   }
 }

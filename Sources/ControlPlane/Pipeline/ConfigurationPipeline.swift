@@ -58,6 +58,10 @@ public final class ConfigurationPipeline: Sendable {
     var holding: [String: Date] = [:]
     /// Proxies that have been given a snapshot.
     var served: Set<String> = []
+    /// Current findings by severity (for the metric), kept as `findings` changes.
+    var findingCounts: [Finding.Severity: Int] = [:]
+    /// Each service's leaf as last exported to the expiry metric.
+    var exportedLeaves: [String: MeshCertificates.Leaf] = [:]
   }
 
   let translator: Translator
@@ -70,6 +74,7 @@ public final class ConfigurationPipeline: Sendable {
   let certificateWait: TimeInterval
   /// How long a burst of changes may gather before it is translated (0: translate at once).
   public let debounce: Duration
+  let metrics: ServerMetrics?
 
   private let published = Mutex(Published())
   private let inbox = Mutex(Inbox())
@@ -81,8 +86,10 @@ public final class ConfigurationPipeline: Sendable {
 
   public init(
     translator: Translator, cache: SnapshotCache, makeAuthority: AuthorityFactory?, leafLifetime: TimeInterval,
-    leafStore: URL? = nil, certificateWait: TimeInterval = 10, debounce: Duration = .zero, logger: Logger
+    leafStore: URL? = nil, certificateWait: TimeInterval = 10, debounce: Duration = .zero,
+    metrics: ServerMetrics? = nil, logger: Logger
   ) {
+    self.metrics = metrics
     self.leafStore = leafStore
     self.translator = translator
     self.cache = cache
@@ -100,6 +107,16 @@ public final class ConfigurationPipeline: Sendable {
   public func identity(ofProxy nodeID: String) -> String? {
     guard let proxy = published.withLock({ $0.catalog?.proxies[nodeID] }) else { return nil }
     return proxy.proxy?.destinationServiceName ?? proxy.name
+  }
+
+  /// A proxy's kind in the catalog (`connect-proxy`, `terminating-gateway`, ...); nil if unknown.
+  public func kind(ofProxy nodeID: String) -> String? {
+    published.withLock { $0.catalog?.proxies[nodeID]?.kind.rawValue }
+  }
+
+  /// Whether a node id is a proxy of the catalog; nil before the first catalog.
+  public func isProxy(_ nodeID: String) -> Bool? {
+    published.withLock { $0.catalog.map { $0.proxies[nodeID] != nil } }
   }
 
   /// The latest translation, for inspection.
@@ -133,6 +150,7 @@ public final class ConfigurationPipeline: Sendable {
       inbox.waiting = true
     }
     published.withLock { $0.statistics.updatesReceived += 1 }
+    metrics?.catalogReceived()
     wakeContinuation.yield()
   }
 
@@ -234,11 +252,15 @@ public final class ConfigurationPipeline: Sendable {
       catalog, certificates: certificates, change: work.pendingChange, state: translationState)
     work.pendingChange = CatalogChange()
     let nodes = translation.changed ?? Set(translation.proxies.keys).union(cache.nodeIDs)
-    logFindings(translation, nodes: nodes, &work.findings)
+    logFindings(translation, nodes: nodes, &work)
+    // Before the cache changes: a stream served from this translation finds its proxy (kind,
+    // identity) in the catalog.
+    published.withLock { $0.catalog = catalog }
     let changed = apply(translation, nodes: nodes, &work, now: now)
+    exportExpiries(&work)
     let elapsed = ContinuousClock.now - started
+    metrics?.translated(after: elapsed)
     published.withLock { published in
-      published.catalog = catalog
       published.translation = translation
       published.statistics.recordTranslation(elapsed, translated: nodes.count, changed: changed)
       published.statistics.translating = false
@@ -290,10 +312,12 @@ public final class ConfigurationPipeline: Sendable {
   }
 
   /// Logs the findings of the translated `nodes` (and the plan's) that appeared or cleared.
-  private func logFindings(_ translation: CatalogTranslation, nodes: Set<String>, _ logged: inout [String: Set<Finding>]) {
+  private func logFindings(_ translation: CatalogTranslation, nodes: Set<String>, _ work: inout Work) {
     func compare(_ key: String, _ current: Set<Finding>) {
-      let previous = logged[key] ?? []
+      let previous = work.findings[key] ?? []
       guard current != previous else { return }
+      for finding in previous { work.findingCounts[finding.severity, default: 0] -= 1 }
+      for finding in current { work.findingCounts[finding.severity, default: 0] += 1 }
       for finding in current.subtracting(previous).sorted() {
         var metadata: Logger.Metadata = ["service": "\(finding.service)", "reason": "\(finding.message)"]
         if !key.isEmpty { metadata["node"] = "\(key)" }
@@ -302,10 +326,23 @@ public final class ConfigurationPipeline: Sendable {
       for finding in previous.subtracting(current).sorted() {
         logger.info("finding cleared", metadata: ["finding": "\(key.isEmpty ? "plan" : key)|\(finding)"])
       }
-      logged[key] = current.isEmpty ? nil : current
+      work.findings[key] = current.isEmpty ? nil : current
     }
     compare("", Set(translation.plan.findings))
     for node in nodes { compare(node, Set(translation.proxies[node]?.findings ?? [])) }
+    metrics?.findings(errors: work.findingCounts[.error] ?? 0, warnings: work.findingCounts[.warning] ?? 0)
+  }
+
+  /// Exports each changed leaf's expiry (only leaves that changed are parsed).
+  private func exportExpiries(_ work: inout Work) {
+    guard let metrics, work.exportedLeaves != work.certificates.leaves else { return }
+    for (service, leaf) in work.certificates.leaves where work.exportedLeaves[service] != leaf {
+      metrics.certificateExpiry(service, CertificateExpiry.notAfter(pem: leaf.certificatePEM)?.timeIntervalSince1970)
+    }
+    for service in work.exportedLeaves.keys where work.certificates.leaves[service] == nil {
+      metrics.certificateExpiry(service, nil)
+    }
+    work.exportedLeaves = work.certificates.leaves
   }
 }
 
@@ -313,4 +350,6 @@ extension Duration {
   var milliseconds: Double {
     Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
   }
+
+  var seconds: Double { milliseconds / 1000 }
 }

@@ -17,8 +17,12 @@ public enum CatalogSource: Sendable {
 
   /// Runs until cancelled, publishing each new catalog into `feed` and, in Consul mode, the
   /// Connect CA's certificates into `certificates`.
+  /// - Parameters:
+  ///   - health: Consul's reachability, shared with readiness (Consul mode).
+  ///   - metrics: counts Consul's answers.
   public func run(
-    into feed: CatalogFeed, certificates: @escaping @Sendable (MeshCertificates) -> Void, logger: Logger
+    into feed: CatalogFeed, certificates: @escaping @Sendable (MeshCertificates) -> Void,
+    health: ConsulHealth? = nil, metrics: ConsulMetrics = .none, logger: Logger
   ) async throws {
     switch self {
     case .file(let path):
@@ -28,7 +32,8 @@ public enum CatalogSource: Sendable {
         onError: { logger.error("catalog file rejected; keeping the last good catalog", metadata: ["error": "\($0)"]) })
     case .consul(let config, let datacenter):
       let client = ConsulClient(
-        config: config, http: try ConsulClient.makeHTTPClient(config), health: ConsulHealth(logger: logger))
+        config: config, http: try ConsulClient.makeHTTPClient(config), health: health ?? ConsulHealth(logger: logger),
+        metrics: metrics)
       logger.info("watching Consul", metadata: ["address": "\(config.scheme)://\(config.address)"])
       let watcher = ConsulCatalogWatcher(client: client, datacenter: datacenter ?? "dc1", logger: logger)
       let leafServices = AsyncStream.makeStream(of: Set<String>.self, bufferingPolicy: .bufferingNewest(1))

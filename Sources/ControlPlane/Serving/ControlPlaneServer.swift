@@ -6,11 +6,17 @@ public import Logging
 import MeshIdentity
 public import ResourceCache
 import Translation
+public import ServiceLifecycle
 
 /// `serve`, wired: the catalog source feeds the pipeline, the pipeline fills the snapshot cache,
 /// the ADS server streams it to proxies (behind the configured authorization), and the admin API
-/// shows all of it. Runs until its task is cancelled.
-public struct ControlPlaneServer: Sendable {
+/// shows all of it, with readiness and metrics.
+///
+/// A service of swift-service-lifecycle: its parts run as one group. On graceful shutdown
+/// (SIGTERM or SIGINT in the executable) readiness turns false at once, the xDS server accepts no
+/// new streams and gives open ones the drain time, then the rest stop in reverse order (the admin
+/// API last, so `/readyz` answers 503 throughout). Cancelling the task stops everything at once.
+public struct ControlPlaneServer: Service {
   /// What listens, with the port it got (useful with port 0).
   public enum Listener: Sendable {
     case xds
@@ -19,9 +25,14 @@ public struct ControlPlaneServer: Sendable {
 
   public let configuration: ServeConfiguration
   public let cache = SnapshotCache()
-  public let status = XDSStatusBoard()
+  public let status: XDSStatusBoard
   public let pipeline: ConfigurationPipeline
+  public let metrics = ServerMetrics()
+  public let readiness: Readiness
+  let consulHealth: ConsulHealth?
   let logger: Logger
+  /// Told each listener's port once it listens.
+  public var onListening: @Sendable (Listener, Int) -> Void = { _, _ in }
 
   public init(configuration: ServeConfiguration, logger: Logger) {
     self.configuration = configuration
@@ -32,47 +43,85 @@ public struct ControlPlaneServer: Sendable {
         try DevAuthority.loadOrCreate(in: directory, trustDomain: trustDomain, logger: logger)
       }
     }
-    pipeline = ConfigurationPipeline(
+    let pipeline = ConfigurationPipeline(
       translator: Translator(options: configuration.translation), cache: cache, makeAuthority: makeAuthority,
       leafLifetime: configuration.leafLifetime, leafStore: configuration.dataDirectory,
-      certificateWait: configuration.certificateWait, debounce: configuration.debounce, logger: logger)
+      certificateWait: configuration.certificateWait, debounce: configuration.debounce, metrics: metrics, logger: logger)
+    self.pipeline = pipeline
+    status = XDSStatusBoard(metrics: metrics.xds) { node in pipeline.kind(ofProxy: node) }
+    let health = configuration.consulConfig.map { _ in ConsulHealth(logger: logger) }
+    consulHealth = health
+    readiness = Readiness(
+      maxStaleness: configuration.readyMaxStaleness, translated: { pipeline.latest != nil },
+      unreachableFor: { health?.downFor })
   }
 
-  public func run(onListening: @escaping @Sendable (Listener, Int) -> Void = { _, _ in }) async throws {
+  /// Runs with `onListening` told each port (useful with port 0).
+  public func run(onListening: @escaping @Sendable (Listener, Int) -> Void) async throws {
+    var server = self
+    server.onListening = onListening
+    try await server.run()
+  }
+
+  public func run() async throws {
     let aclClient = try configuration.authorization == .consulACL
       ? configuration.consulConfig.map { ConsulClient(config: $0, http: try ConsulClient.makeHTTPClient($0)) } : nil
-    var server = XDSServer(
-      host: configuration.xdsHost, port: configuration.xdsPort,
-      service: AggregatedDiscoveryService(cache: cache, status: status, logger: logger, authorization: authorization(aclClient)),
-      maxRequestBytes: configuration.maxRequestBytes, backlog: configuration.backlog)
-    server.tls = configuration.xdsTLS
+    defer { if let aclClient { Task { try? await aclClient.shutdown() } } }
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    func add(_ name: String, _ body: @escaping @Sendable () async throws -> Void) {
+      services.append(.init(service: ClosureService(body), serviceName: name))
+    }
+    // Graceful shutdown goes from the last service to the first, each once the one after it ended.
+    add("memory-trim") { [cache, logger] in
+      try await cancelWhenGracefulShutdown { await MemoryTrim.run(watching: cache, logger: logger) }
+    }
+    add("forget") { [status, configuration] in
+      try await cancelWhenGracefulShutdown {
+        let period = min(configuration.forgetAfter / 4, .seconds(60))
+        while !Task.isCancelled {
+          try? await Task.sleep(for: max(period, .milliseconds(100)))
+          status.forget(disconnectedBefore: Date().addingTimeInterval(-configuration.forgetAfter.seconds))
+        }
+      }
+    }
+    let ads = AggregatedDiscoveryService(
+      cache: cache, status: status, logger: logger, authorization: authorization(aclClient),
+      limits: configuration.limits, membership: { [pipeline] in pipeline.isProxy($0) })
     let admin = AdminServer(
       host: configuration.adminHost, port: configuration.adminPort,
-      routes: AdminRoutes(cache: cache, status: status, pipeline: pipeline))
-    defer { if let aclClient { Task { try? await aclClient.shutdown() } } }
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { [server, logger, configuration] in
-        try await server.run { port in
-          logger.info("xDS server listening", metadata: ["address": "\(configuration.xdsHost):\(port)"])
-          onListening(.xds, port)
-        }
+      routes: AdminRoutes(
+        cache: cache, status: status, pipeline: pipeline, readiness: readiness, metrics: metrics,
+        openStreams: { ads.openStreams }),
+      logger: logger)
+    services.append(.init(service: admin.application { [logger, configuration, onListening] port in
+      logger.info("admin API listening", metadata: ["address": "\(addressText(configuration.adminHost, port))"])
+      onListening(.admin, port)
+    }, serviceName: "admin"))
+    let feed = CatalogFeed()
+    add("pipeline") { [pipeline] in try await cancelWhenGracefulShutdown { await pipeline.run(feed) } }
+    add("catalog-source") { [configuration, pipeline, consulHealth, metrics, logger] in
+      try await cancelWhenGracefulShutdown {
+        try await configuration.source.run(
+          into: feed, certificates: { pipeline.submit($0) }, health: consulHealth, metrics: metrics.consul, logger: logger)
       }
-      let feed = CatalogFeed()
-      group.addTask { [configuration, pipeline, logger] in
-        try await configuration.source.run(into: feed, certificates: { pipeline.submit($0) }, logger: logger)
-      }
-      group.addTask { [pipeline] in await pipeline.run(feed) }
-      group.addTask { [logger, configuration] in
-        try await admin.run { port in
-          logger.info("admin API listening", metadata: ["address": "\(configuration.adminHost):\(port)"])
-          onListening(.admin, port)
-        }
-      }
-      group.addTask { [cache, logger] in await MemoryTrim.run(watching: cache, logger: logger) }
-      // Every task runs until cancelled; the first to end (or fail) ends the server.
-      _ = try await group.next()
-      group.cancelAll()
     }
+    var server = XDSServer(
+      host: configuration.xdsHost, port: configuration.xdsPort, service: ads, maxRequestBytes: configuration.maxRequestBytes, backlog: configuration.backlog)
+    server.tls = configuration.xdsTLS
+    let drain = XDSServer.Drain(time: configuration.drainTime) { [readiness, logger, configuration] in
+      guard (try? await gracefulShutdown()) != nil else { return }
+      readiness.draining()
+      logger.info("draining: no new xDS streams; open ones end within the drain time", metadata: ["seconds": "\(configuration.drainTime.components.seconds)"])
+    }
+    add("xds") { [server, readiness, logger, configuration, onListening] in
+      try await server.run(drain: drain) { port in
+        readiness.listening()
+        logger.info("xDS server listening", metadata: ["address": "\(addressText(configuration.xdsHost, port))"])
+        onListening(.xds, port)
+      }
+    }
+    let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+    try await group.run()
   }
 
   /// Token checks and the client-certificate binding, as configured.
@@ -99,3 +148,6 @@ public struct ControlPlaneServer: Sendable {
     return authorization
   }
 }
+
+/// `host:port`, with an IPv6 host in brackets.
+func addressText(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }

@@ -32,6 +32,14 @@ public struct ServeConfiguration: Sendable {
   /// Catalog-file mode: where the dev CA and its leaves are kept.
   public var dataDirectory: URL?
   public var leafLifetime: TimeInterval = 72 * 3600
+  /// Stream limits and the unknown-node grace.
+  public var limits = StreamLimits()
+  /// The status board forgets a proxy this long after its last stream ended.
+  public var forgetAfter: Duration = .seconds(600)
+  /// On SIGTERM or SIGINT: how long open xDS streams may stay before the server exits.
+  public var drainTime: Duration = .seconds(5)
+  /// Not ready once Consul has been unreachable this long (nil: ready through any outage).
+  public var readyMaxStaleness: Duration? = .seconds(300)
 
   public init(source: CatalogSource) {
     self.source = source

@@ -10,7 +10,11 @@ struct HostPort: ExpressibleByArgument, Sendable, CustomStringConvertible {
       let port = Int(argument[argument.index(after: colon)...]), (0...65535).contains(port)
     else { return nil }
     var host = String(argument[..<colon])
-    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    if host.hasPrefix("[") && host.hasSuffix("]") {
+      host = String(host.dropFirst().dropLast())
+    } else if host.contains(":") {
+      return nil  // an IPv6 address needs its brackets: [::]:18000
+    }
     guard !host.isEmpty else { return nil }
     self.host = host
     self.port = port

@@ -3,6 +3,8 @@ import ArgumentParser
 import ControlPlane
 import Foundation
 import Logging
+import ServiceLifecycle
+import UnixSignals
 
 struct Serve: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -19,10 +21,10 @@ struct Serve: AsyncParsableCommand {
         lambda-xds serve --xds-tls-cert xds.pem --xds-tls-key xds-key.pem --xds-tls-client-ca mesh-ca.pem
       """)
 
-  @Option(help: "Where Envoy connects (HOST:PORT).")
+  @Option(help: "Where Envoy connects (HOST:PORT; IPv6 in brackets: [::]:18000).")
   var xdsAddress = HostPort(argument: "127.0.0.1:18000")!
 
-  @Option(help: "Admin API (HOST:PORT): /v1/proxies, /v1/proxies/<node>/{config_dump,status,findings}, /v1/pipeline.")
+  @Option(help: "Admin API (HOST:PORT): /healthz, /readyz, /metrics, /v1/proxies, /v1/proxies/<node>/{config_dump,status,findings}, /v1/pipeline.")
   var adminAddress = HostPort(argument: "127.0.0.1:19100")!
 
   @Option(help: "Serve xDS over TLS with this certificate (PEM); needs --xds-tls-key.")
@@ -57,6 +59,27 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Seconds a proxy's first configuration waits for the mesh certificates it needs; then it is served what is ready.")
   var certificateWait: Double = 10
 
+  @Option(help: "Seconds open xDS streams get to end after SIGTERM or SIGINT (no new streams are accepted meanwhile); then the server exits.")
+  var drainSeconds: Double = 5
+
+  @Option(help: "Seconds Consul may be unreachable before /readyz answers 503 (0: ready through any outage; proxies keep their configuration either way).")
+  var readyMaxStaleness: Double = 300
+
+  @Option(help: "Most xDS streams open at once; more are refused with RESOURCE_EXHAUSTED (0: no limit).")
+  var maxStreams = 0
+
+  @Option(help: "Most open xDS streams per node id; more are refused with RESOURCE_EXHAUSTED (0: no limit).")
+  var maxStreamsPerNode = 0
+
+  @Option(help: "Most new xDS streams per second (a burst of one second's worth); more are refused with RESOURCE_EXHAUSTED (0: no limit).")
+  var maxNewStreamsPerSecond: Double = 0
+
+  @Option(help: "Seconds a stream whose node id is not a proxy of the catalog is kept (a proxy registering meanwhile is served); then it ends with NOT_FOUND.")
+  var unknownNodeGrace: Double = 10
+
+  @Option(help: "Seconds after a proxy's last stream ended before the admin API forgets its status.")
+  var forgetAfter: Double = 600
+
   @OptionGroup var source: CatalogSourceOptions
   @OptionGroup var certificates: CertificateOptions
   @OptionGroup var translation: TranslationFlags
@@ -69,6 +92,12 @@ struct Serve: AsyncParsableCommand {
     if xdsTLSClientCA != nil && xdsTLSCert == nil { throw ValidationError("--xds-tls-client-ca needs --xds-tls-cert and --xds-tls-key") }
     if xdsBacklog < 1 { throw ValidationError("--xds-backlog must be at least 1") }
     if debounce < 0 || debounce > 60_000 { throw ValidationError("--debounce is 0 to 60000 milliseconds") }
+    if drainSeconds < 0 || drainSeconds > 3600 { throw ValidationError("--drain-seconds is 0 to 3600") }
+    if readyMaxStaleness < 0 { throw ValidationError("--ready-max-staleness cannot be negative") }
+    if maxStreams < 0 || maxStreamsPerNode < 0 || maxNewStreamsPerSecond < 0 {
+      throw ValidationError("--max-streams, --max-streams-per-node and --max-new-streams-per-second cannot be negative")
+    }
+    if unknownNodeGrace < 0 || forgetAfter < 0 { throw ValidationError("--unknown-node-grace and --forget-after cannot be negative") }
   }
 
   func run() async throws {
@@ -88,16 +117,20 @@ struct Serve: AsyncParsableCommand {
     configuration.translation = try translation.options()
     configuration.dataDirectory = certificates.dataDirectory
     configuration.leafLifetime = certificates.leafLifetime
+    configuration.drainTime = .milliseconds(Int64(drainSeconds * 1000))
+    configuration.limits.maxStreams = maxStreams > 0 ? maxStreams : nil
+    configuration.limits.maxStreamsPerNode = maxStreamsPerNode > 0 ? maxStreamsPerNode : nil
+    configuration.limits.maxNewStreamsPerSecond = maxNewStreamsPerSecond > 0 ? maxNewStreamsPerSecond : nil
+    configuration.limits.unknownNodeGrace = .milliseconds(Int64(unknownNodeGrace * 1000))
+    configuration.forgetAfter = .milliseconds(Int64(forgetAfter * 1000))
+    configuration.readyMaxStaleness = readyMaxStaleness > 0 ? .milliseconds(Int64(readyMaxStaleness * 1000)) : nil
     let logger = logging.makeLogger()
-    let server = ControlPlaneServer(configuration: configuration, logger: logger)
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await server.run() }
-      group.addTask {
-        let signal = await Signals.shutdown()
-        logger.info("shutting down", metadata: ["signal": "\(signal)"])
-      }
-      _ = try await group.next()
-      group.cancelAll()
-    }
+    var group = ServiceGroupConfiguration(
+      services: [.init(service: ControlPlaneServer(configuration: configuration, logger: logger), serviceName: "serve")],
+      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    // A stuck part cannot hold the exit back for long after the drain.
+    group.maximumGracefulShutdownDuration = configuration.drainTime + .seconds(10)
+    try await ServiceGroup(configuration: group).run()
+    logger.info("stopped")
   }
 }

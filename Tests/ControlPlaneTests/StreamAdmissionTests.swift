@@ -1,0 +1,97 @@
+@testable import ADSServer
+import Foundation
+import GRPCCore
+import ResourceCache
+import TestSupport
+import Testing
+
+/// What a client can make the server hold: limits on streams, unknown node ids, the status board.
+@Suite("Stream admission and bounded state")
+struct StreamAdmissionTests {
+  static func snapshot() throws -> Snapshot { try SampleResources(listenerPort: 9).snapshot() }
+
+  @Test("--max-streams-per-node, --max-streams and --max-new-streams-per-second refuse with RESOURCE_EXHAUSTED and a reason")
+  func limits() async throws {
+    var limits = StreamLimits()
+    limits.maxStreams = 2
+    limits.maxStreamsPerNode = 1
+    try await XDSHarness.with(limits: limits) { xds in
+      for node in ["a", "b", "c"] { _ = xds.cache.set(try Self.snapshot(), for: node) }
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        let served = Counter()
+        for node in ["a", "b"] {
+          group.addTask {
+            _ = await StreamProbe.open(port: xds.port, node: node, holdOpen: true) { if $0 == .served { served.add() } }
+          }
+        }
+        try await until("two streams served") { served.value == 2 }
+        let sameNode = await StreamProbe.open(port: xds.port, node: "a")
+        #expect(sameNode == .refused(.resourceExhausted, "node a already has 1 open xDS streams (--max-streams-per-node)"))
+        let third = await StreamProbe.open(port: xds.port, node: "c")
+        #expect(third == .refused(.resourceExhausted, "the server holds its maximum of 2 xDS streams (--max-streams)"))
+        group.cancelAll()
+      }
+      // The held streams ended: their places are free again.
+      try await until("both released") { xds.status.status(of: "a")?.streams == 0 && xds.status.status(of: "b")?.streams == 0 }
+      #expect(await StreamProbe.open(port: xds.port, node: "c") == .served)
+    }
+
+    var rate = StreamLimits()
+    rate.maxNewStreamsPerSecond = 2
+    try await XDSHarness.with(limits: rate) { xds in
+      _ = xds.cache.set(try Self.snapshot(), for: "a")
+      var outcomes: [StreamProbe.Outcome] = []
+      for _ in 0..<4 { outcomes.append(await StreamProbe.open(port: xds.port, node: "a")) }
+      #expect(outcomes.filter { $0 == .served }.count >= 2)
+      #expect(outcomes.contains(.refused(.resourceExhausted, "more than 2.0 new xDS streams per second (--max-new-streams-per-second); retry later")))
+    }
+  }
+
+  @Test("an unknown node id: listed while it waits, NOT_FOUND naming it after the grace; one that registers in time is served")
+  func unknownNode() async throws {
+    var limits = StreamLimits()
+    limits.unknownNodeGrace = .milliseconds(600)
+    let members = MemberSet()
+    try await XDSHarness.with(limits: limits, membership: { members.contains($0) }) { xds in
+      async let stranger = StreamProbe.open(port: xds.port, node: "nobody")
+      async let late = StreamProbe.open(port: xds.port, node: "late-proxy")
+      try await until("both listed as unknown") { xds.status.unknownNodes == ["late-proxy", "nobody"] }
+      // late-proxy registers within the grace: it gets its configuration and stays.
+      members.insert("late-proxy")
+      _ = xds.cache.set(try Self.snapshot(), for: "late-proxy")
+      let (strangerOutcome, lateOutcome) = await (stranger, late)
+      #expect(lateOutcome == .served)
+      guard case .refused(.notFound, let message) = strangerOutcome else {
+        Issue.record("expected NOT_FOUND, got \(strangerOutcome)")
+        return
+      }
+      #expect(message.contains("node id nobody is not a proxy in the catalog") && message.contains("connect-proxy"))
+      #expect(xds.status.recentRefusals.last?.reason == .unknownNode)
+    }
+  }
+
+  @Test("10,000 refused random node ids: the board stays bounded; disconnected proxies are forgotten")
+  func boundedBoard() async throws {
+    let status = XDSStatusBoard(kindOf: { $0 == "api-sidecar-proxy" ? "connect-proxy" : nil })
+    for i in 0..<10_000 { status.refused("random-\(i)", .unauthorized, "unknown token") }
+    status.refused("api-sidecar-proxy", .unauthorized, "unknown token")
+    #expect(status.count == 1, "only the catalog's proxy has an entry")
+    #expect(status.recentRefusals.count == XDSStatusBoard.refusalLimit)
+    #expect(status.recentRefusals.last?.node == "api-sidecar-proxy")
+    #expect(status.status(of: "api-sidecar-proxy")?.refusedStreams == 1)
+    #expect(status.forget(disconnectedBefore: Date()) == 1)
+    #expect(status.count == 0)
+  }
+}
+
+final class Counter: Sendable {
+  private let box = Box(0)
+  var value: Int { box.value }
+  func add() { box.mutate { $0 += 1 } }
+}
+
+final class MemberSet: Sendable {
+  private let box = Box<Set<String>>([])
+  func contains(_ node: String) -> Bool? { box.value.contains(node) }
+  func insert(_ node: String) { box.mutate { _ = $0.insert(node) } }
+}
