@@ -1,5 +1,8 @@
 import AsyncHTTPClient
 import Foundation
+#if canImport(Glibc)
+  import Glibc
+#endif
 import Hummingbird
 import HummingbirdTesting
 import ResourceCache
@@ -103,10 +106,8 @@ struct OperationsTests {
       await group.triggerGracefulShutdown()
       try await poll("readiness false") { try await get(admin, "/readyz").status == 503 }
       #expect(!streamEnded.value, "the open stream stays during the drain")
-      // No new streams while draining.
-      let late = ADSWatcher()
-      try? await late.run(port: xds, node: "web-sidecar-proxy")
-      #expect(late.latest(.cluster) == nil)
+      // No new streams while draining: the listener is closed.
+      try await until("the xDS listener closed") { !tcpConnects(xds) }
       try await until("the stream ended by the drain") { streamEnded.value }
       try await tasks.next()
       let elapsed = ContinuousClock.now - started
@@ -149,6 +150,20 @@ struct OperationsTests {
       samples[String(line[..<space])] = value
     }
     return samples
+  }
+}
+
+/// Whether a TCP connection to 127.0.0.1:`port` is accepted.
+func tcpConnects(_ port: Int) -> Bool {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { return false }
+  defer { close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = in_port_t(UInt16(port).bigEndian)
+  address.sin_addr.s_addr = inet_addr("127.0.0.1")
+  return withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
   }
 }
 

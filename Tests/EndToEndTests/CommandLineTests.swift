@@ -23,6 +23,14 @@ struct CommandLineTests {
         "envoy-configs/\(node).json is stale: regenerate it with lambda-xds bootstrap --node-id \(node) --admin-address \(admin) --output envoy-configs/\(node).json")
       #expect(try EnvoyProcess.validate(bootstrapJSON: printed.stdout, name: "shipped-\(node)") == nil)
     }
+    // Two replicas: both in one static cluster.
+    let replicas = try LambdaXDSProcess.run([
+      "bootstrap", "--node-id", "api-sidecar-proxy", "--xds-address", "127.0.0.1:18000", "--xds-address", "127.0.0.1:18001",
+    ])
+    let replicasFile = EnvoyProcess.projectRoot.appendingPathComponent("envoy-configs/replicas/sidecar-two-replicas.json")
+    #expect(try String(contentsOf: replicasFile, encoding: .utf8) == replicas.stdout, "envoy-configs/replicas/sidecar-two-replicas.json is stale")
+    #expect(replicas.stdout.contains(#""port_value":18000"#) && replicas.stdout.contains(#""port_value":18001"#))
+    #expect(try EnvoyProcess.validate(bootstrapJSON: replicas.stdout, name: "shipped-replicas") == nil)
     let yaml = try LambdaXDSProcess.run(["bootstrap", "--node-id", "terminating-gateway", "--delta", "--format", "yaml"])
     #expect(yaml.status == 0 && yaml.stdout.contains("api_type: DELTA_GRPC"))
     #expect(try EnvoyProcess.validate(bootstrapJSON: yaml.stdout, name: "bootstrap-yaml", fileExtension: "yaml") == nil)

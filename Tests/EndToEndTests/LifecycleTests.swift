@@ -31,4 +31,78 @@ struct LifecycleTests {
     #expect(try await mesh.call("payments").status == 201)
     #expect(try await mesh.signer(of: "authentication") == MeshDeployment.sidecarKey)
   }
+
+  @Test("two replicas on one Consul: the same resources and versions; kill the one an Envoy uses, it fails over and applies nothing new")
+  func replicasFailOver() async throws {
+    let mesh = try await MeshDeployment.start(sidecarDelta: true, consulMode: true, replicas: 2)
+    defer { mesh.stop() }
+    let replica = try #require(mesh.replica)
+    try await eventually("both Lambda paths answer", timeout: 30) {
+      let direct = try await mesh.call("authentication").status
+      let gated = try await mesh.call("payments").status
+      return direct == 200 && gated == 201
+    }
+    // Stateless replicas: what each holds for every proxy is byte for byte the same (resources,
+    // state-of-the-world versions and delta's per-resource versions alike).
+    for node in ["api-sidecar-proxy", "terminating-gateway", "web-sidecar-proxy", "db-sidecar-proxy"] {
+      let ours = try await HTTP.get("\(mesh.server.adminURL)/v1/proxies/\(node)/config_dump").body
+      let theirs = try await HTTP.get("\(replica.adminURL)/v1/proxies/\(node)/config_dump").body
+      #expect(ours == theirs && ours.contains("version_info"), "\(node) differs between the replicas")
+    }
+
+    func streams(_ server: LambdaXDSProcess, _ node: String) async throws -> Int {
+      let body = try await HTTP.get("\(server.adminURL)/v1/proxies/\(node)/status").body
+      let status = try JSONSerialization.jsonObject(with: Data(body.utf8), options: .fragmentsAllowed) as? [String: Any]
+      return status?["streams"] as? Int ?? 0
+    }
+    let sidecarOnFirst = try await streams(mesh.server, "api-sidecar-proxy") > 0
+    let (used, other) = sidecarOnFirst ? (mesh.server, replica) : (replica, mesh.server)
+    let before = try await mesh.sidecar.configView()
+    used.kill()
+    try await eventually("the sidecar on the other replica, everything acknowledged", timeout: 30) {
+      let body = try await HTTP.get("\(other.adminURL)/v1/proxies/api-sidecar-proxy/status").body
+      guard let status = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+        (status["streams"] as? Int ?? 0) > 0, let types = status["types"] as? [String: [String: Any]], !types.isEmpty,
+        types.values.allSatisfy({ $0["lastSentVersion"] as? String == $0["ackedVersion"] as? String })
+      else { return false }
+      return true
+    }
+    let after = try await mesh.sidecar.configView()
+    #expect(after.versions == before.versions, "identical versions")
+    #expect(after.lastUpdated == before.lastUpdated, "the sidecar applied nothing new")
+    #expect(try await mesh.call("authentication").status == 200)
+    #expect(try await mesh.call("payments").status == 201)
+  }
+
+  @Test("--register-in-consul: the replica is in Consul's health with a passing /readyz check, and leaves on SIGTERM before it drains")
+  func registersInConsul() async throws {
+    let consul = try await ConsulSimulator.start()
+    defer { consul.stop() }
+    try await consul.load(catalogFile: EnvoyProcess.projectRoot.appendingPathComponent("envoy-configs/catalog.json").path)
+    let server = try await LambdaXDSProcess.serve([
+      "--consul-address", consul.address, "--register-in-consul", "--drain-seconds", "3",
+    ])
+    defer { server.stop() }
+    func registered(passing: Bool) async throws -> [[String: Any]] {
+      let body = try await HTTP.get("http://\(consul.address)/v1/health/service/lambda-xds\(passing ? "?passing" : "")").body
+      let entries = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]] ?? []
+      return entries.compactMap { $0["Service"] as? [String: Any] }
+    }
+    let services = try await poll("lambda-xds passing in Consul", timeout: 30) { () -> [[String: Any]]? in
+      let services = try await registered(passing: true)
+      return services.isEmpty ? nil : services
+    }
+    #expect(services.count == 1)
+    #expect(services.first?["ID"] as? String == "lambda-xds-127.0.0.1-\(server.xdsPort)")
+    #expect(services.first?["Port"] as? Int == server.xdsPort)
+
+    server.sendTerminate()
+    try await eventually("deregistered", timeout: 10) { try await registered(passing: false).isEmpty }
+    #expect(server.waitForExit(timeout: 20) == 0)
+    // Out of Consul first, then the drain.
+    let log = server.log
+    let deregistered = try #require(log.range(of: "deregistered from Consul"))
+    let draining = try #require(log.range(of: "draining: no new xDS streams"))
+    #expect(deregistered.lowerBound < draining.lowerBound)
+  }
 }

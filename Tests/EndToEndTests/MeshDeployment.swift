@@ -25,6 +25,8 @@ final class MeshDeployment: @unchecked Sendable {
   let apps: [String: MeshApp]
   let standIn: LambdaStandIn
   let server: LambdaXDSProcess
+  /// With `replicas: 2`: a second `serve` on the same source; every Envoy is given both.
+  let replica: LambdaXDSProcess?
   let sidecar: EnvoyProcess
   let gateway: EnvoyProcess
   /// With `meshSidecars`: the Envoys of web and db.
@@ -37,9 +39,10 @@ final class MeshDeployment: @unchecked Sendable {
   ///   - meshSidecars: also start the sidecars of web and db.
   ///   - serveArguments: more `lambda-xds serve` flags.
   ///   - consulFaults: faults the Consul simulator injects from the start (`/_sim/faults` JSON).
+  ///   - replicas: 1, or 2 for a second `serve` every Envoy can fail over to.
   static func start(
     sidecarDelta: Bool = false, consulMode: Bool = false, meshSidecars: Bool = false, serveArguments: [String] = [],
-    consulFaults: String? = nil
+    consulFaults: String? = nil, replicas: Int = 1
   ) async throws -> MeshDeployment {
     let directory = testRunDirectory.appendingPathComponent("mesh-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -84,15 +87,17 @@ final class MeshDeployment: @unchecked Sendable {
       source = ["--consul-address", consul!.address]
     }
     let server = try await LambdaXDSProcess.serve(source + ["--lambda-endpoint", standIn.url] + serveArguments)
+    let replica = replicas > 1 ? try await server.replica() : nil
     func envoy(_ name: String, _ node: String, key: String? = nil) async throws -> EnvoyProcess {
       let credentials = key.map { ["AWS_ACCESS_KEY_ID": $0, "AWS_SECRET_ACCESS_KEY": secrets[$0]!] } ?? [:]
-      let extra = sidecarDelta && node == "api-sidecar-proxy" ? ["--delta"] : []
+      var extra = sidecarDelta && node == "api-sidecar-proxy" ? ["--delta"] : []
+      if let replica { extra += ["--xds-address", address(replica.xdsHost, replica.xdsPort)] }
       return try await EnvoyProcess.start(
         name: name, bootstrapJSON: try server.bootstrap(nodeID: node, extra: extra), environment: credentials)
     }
     return MeshDeployment(
       catalogFile: catalogFile, consul: consul, ports: ports, apps: apps, standIn: standIn, server: server,
-      sidecar: try await envoy("sidecar", "api-sidecar-proxy", key: sidecarKey),
+      replica: replica, sidecar: try await envoy("sidecar", "api-sidecar-proxy", key: sidecarKey),
       gateway: try await envoy("gateway", "terminating-gateway", key: gatewayKey),
       web: meshSidecars ? try await envoy("web", "web-sidecar-proxy") : nil,
       db: meshSidecars ? try await envoy("db", "db-sidecar-proxy") : nil)
@@ -100,8 +105,10 @@ final class MeshDeployment: @unchecked Sendable {
 
   private init(
     catalogFile: URL, consul: ConsulSimulator?, ports: [String: Int], apps: [String: MeshApp], standIn: LambdaStandIn,
-    server: LambdaXDSProcess, sidecar: EnvoyProcess, gateway: EnvoyProcess, web: EnvoyProcess?, db: EnvoyProcess?
+    server: LambdaXDSProcess, replica: LambdaXDSProcess?, sidecar: EnvoyProcess, gateway: EnvoyProcess,
+    web: EnvoyProcess?, db: EnvoyProcess?
   ) {
+    self.replica = replica
     self.catalogFile = catalogFile
     self.consul = consul
     self.ports = ports
@@ -117,6 +124,7 @@ final class MeshDeployment: @unchecked Sendable {
   func stop() {
     for envoy in [sidecar, gateway, web, db] { envoy?.stop() }
     server.stop()
+    replica?.stop()
     standIn.stop()
     for app in apps.values { app.stop() }
     consul?.stop()

@@ -45,6 +45,11 @@ public final class LambdaXDSProcess: @unchecked Sendable {
     return server
   }
 
+  /// Another `serve` with this one's arguments (not its addresses): a replica.
+  public func replica() async throws -> LambdaXDSProcess {
+    try await Self.serve(Array(arguments.dropFirst(5)), xdsHost: xdsHost)
+  }
+
   private static func launch(_ arguments: [String], log: URL) throws -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try binary())
@@ -138,4 +143,4 @@ public final class LambdaXDSProcess: @unchecked Sendable {
 }
 
 /// `HOST:PORT` as the command line takes it (an IPv6 host in brackets).
-func address(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+public func address(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }

@@ -75,3 +75,50 @@ def test_an_index_reset_is_seen_by_the_next_answer(consul):
     before = int(get(base + "/v1/catalog/services")[2]["X-Consul-Index"])
     put(base + "/_sim/faults", {"reset_index": 2})
     assert int(get(base + "/v1/catalog/services")[2]["X-Consul-Index"]) < before
+
+
+def test_agent_registration_runs_its_http_check_and_deregisters(consul):
+    """A service registered with the agent appears on the agent's node, critical until its HTTP
+    check answers 2xx, critical again when it does not; deregistering removes it."""
+    import http.server
+    import threading
+
+    answer = {"status": 503}
+
+    class Ready(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(answer["status"])
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    ready = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ready)
+    threading.Thread(target=ready.serve_forever, daemon=True).start()
+    base, _ = consul
+    check = {"HTTP": f"http://127.0.0.1:{ready.server_port}/readyz", "Interval": "0.1s"}
+    assert put(base + "/v1/agent/service/register", {"ID": "x-1", "Name": "x", "Port": 18000, "Check": check}) == 200
+
+    def status():
+        entries = get(base + "/v1/health/service/x")[1]
+        return [(e["Node"]["Node"], e["Service"]["Port"], e["Checks"][0]["Status"]) for e in entries]
+
+    def eventually(expected):
+        for _ in range(100):
+            if status() == expected:
+                return
+            time.sleep(0.05)
+        assert status() == expected
+
+    eventually([("consul-agent", 18000, "critical")])
+    answer["status"] = 200
+    eventually([("consul-agent", 18000, "passing")])
+    assert get(base + "/v1/health/service/x?passing")[1][0]["Service"]["ID"] == "x-1"
+    answer["status"] = 503
+    eventually([("consul-agent", 18000, "critical")])
+    assert put(base + "/v1/agent/service/deregister/x-1", None) == 200
+    assert status() == []
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        put(base + "/v1/agent/service/deregister/x-1", None)
+    assert missing.value.code == 404
+    ready.shutdown()

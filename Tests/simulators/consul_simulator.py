@@ -28,7 +28,9 @@ import random
 import re
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography import x509
@@ -137,6 +139,29 @@ def parse_wait(text):
     value, unit = float(match.group(1)), match.group(2)
     seconds = value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
     return min(seconds, 600.0)
+
+
+AGENT_NODE = "consul-agent"  # the node of the agent that answers /v1/agent/*
+
+
+def run_http_check(state, registration, url, interval):
+    """Runs one agent HTTP check until its service is deregistered (or registered again)."""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                code = response.status
+        except urllib.error.HTTPError as error:
+            code = error.code
+        except OSError:
+            code = 0
+        status = "passing" if 200 <= code < 300 else "warning" if code == 429 else "critical"
+        with state.lock:
+            if state.services.get(registration["service"]["ID"]) is not registration:
+                return
+            if registration["checks"][0]["Status"] != status:
+                registration["checks"][0]["Status"] = status
+                registration["index"] = state.bump()
+        time.sleep(interval)
 
 
 def health_entry(state, service):
@@ -398,6 +423,15 @@ class Handler(BaseHTTPRequestHandler):
                     state.services[service["ID"]] = {"node": node, "service": service,
                                                      "checks": checks, "index": index}
             return self.reply(200, True)
+        if path == "/v1/agent/service/register":
+            return self.agent_register(body)
+        match = re.fullmatch(r"/v1/agent/service/deregister/([^/]+)", path)
+        if match:
+            with state.lock:
+                if state.services.pop(urllib.parse.unquote(match.group(1)), None) is None:
+                    return self.error(404, f'Unknown service ID "{match.group(1)}". Ensure that the service ID is passed, not the service name.')
+                state.bump()
+            return self.reply(200, True)
         if path == "/v1/catalog/deregister":
             with state.lock:
                 state.bump()
@@ -423,6 +457,29 @@ class Handler(BaseHTTPRequestHandler):
                 state.trust_domain = body
             return self.reply(200, True)
         self.error(405, "method PUT not allowed")
+
+    def agent_register(self, body):
+        """The local agent registers a service on its own node; an HTTP check starts critical and
+        is run by the agent every Interval, passing on a 2xx answer (429: warning)."""
+        state = self.state
+        service_id = body.get("ID") or body["Name"]
+        check = body.get("Check")
+        with state.lock:
+            index = state.bump()
+            state.nodes.setdefault(AGENT_NODE, {"Node": AGENT_NODE, "Address": "127.0.0.1", "Meta": None})
+            service = {"ID": service_id, "Service": body["Name"], "Port": body.get("Port", 0),
+                       "Address": body.get("Address", ""), "Meta": body.get("Meta"), "Tags": body.get("Tags") or []}
+            checks = []
+            if check:
+                checks.append({"CheckID": f"service:{service_id}", "Status": check.get("Status", "critical"),
+                               "Name": check.get("Name", f"Service '{body['Name']}' check"), "ServiceID": service_id})
+            registration = {"node": AGENT_NODE, "service": service, "checks": checks, "index": index}
+            state.services[service_id] = registration
+        if check and check.get("HTTP"):
+            interval = float(str(check.get("Interval", "10s")).rstrip("s"))
+            threading.Thread(target=run_http_check, args=(state, registration, check["HTTP"], interval),
+                             daemon=True).start()
+        return self.reply(200, True)
 
     def do_DELETE(self):
         match = re.fullmatch(r"/v1/config/([^/]+)/([^/]+)", urllib.parse.urlparse(self.path).path)

@@ -11,8 +11,8 @@ public struct EnvoyBootstrap: Sendable {
   public var nodeID: String
   /// Envoy's `node.cluster`; Consul uses the proxy's service name.
   public var nodeCluster: String
-  public var xdsHost: String
-  public var xdsPort: Int
+  /// Every lambda-xds replica Envoy may use (IP addresses, or one DNS name Envoy resolves).
+  public var xdsAddresses: [Address]
   public var adminHost = "127.0.0.1"
   /// 0 lets Envoy pick (read it back with `--admin-address-path`).
   public var adminPort = 19000
@@ -22,6 +22,22 @@ public struct EnvoyBootstrap: Sendable {
   public var tls: TLS?
   /// Sent as `x-consul-token` on the xDS stream (lambda-xds checks it when told to).
   public var token: String?
+
+  /// One xDS server address.
+  public struct Address: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+      self.host = host
+      self.port = port
+    }
+
+    var isIP: Bool {
+      host.contains(":")
+        ? host.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." } : host.allSatisfy { $0.isNumber || $0 == "." }
+    }
+  }
 
   public struct TLS: Sendable {
     public var caPath: String
@@ -41,10 +57,13 @@ public struct EnvoyBootstrap: Sendable {
   public static let xdsClusterName = "lambda-xds"
 
   public init(nodeID: String, nodeCluster: String, xdsHost: String, xdsPort: Int) {
+    self.init(nodeID: nodeID, nodeCluster: nodeCluster, xdsAddresses: [Address(host: xdsHost, port: xdsPort)])
+  }
+
+  public init(nodeID: String, nodeCluster: String, xdsAddresses: [Address]) {
     self.nodeID = nodeID
     self.nodeCluster = nodeCluster
-    self.xdsHost = xdsHost
-    self.xdsPort = xdsPort
+    self.xdsAddresses = xdsAddresses
   }
 
   public func message() throws -> Envoy_Config_Bootstrap_V3_Bootstrap {
@@ -80,10 +99,13 @@ public struct EnvoyBootstrap: Sendable {
     let http2 = Envoy_Extensions_Upstreams_Http_V3_HttpProtocolOptions.with {
       $0.explicitHTTPConfig.http2ProtocolOptions = .init()
     }
-    let isIP = xdsHost.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" }
+    let allIPs = xdsAddresses.allSatisfy(\.isIP)
     return try .with {
       $0.name = Self.xdsClusterName
-      $0.type = isIP ? .static : .logicalDns
+      // Addresses as given; a DNS name with every address it resolves to (STRICT_DNS), so a
+      // name in front of several replicas fails over too. Round robin: when a replica is gone,
+      // Envoy's next attempt to reopen the stream goes to the next one.
+      $0.type = allIPs ? .static : .strictDns
       $0.connectTimeout = .init(seconds: 1)
       $0.typedExtensionProtocolOptions = [
         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": try .packing(http2)
@@ -91,7 +113,7 @@ public struct EnvoyBootstrap: Sendable {
       if let tls { $0.transportSocket = try Self.transportSocket(tls) }
       $0.loadAssignment.clusterName = Self.xdsClusterName
       $0.loadAssignment.endpoints = [
-        .with { $0.lbEndpoints = [.with { $0.endpoint.address = .socket(xdsHost, xdsPort) }] }
+        .with { $0.lbEndpoints = xdsAddresses.map { address in .with { $0.endpoint.address = .socket(address.host, address.port) } } }
       ]
     }
   }

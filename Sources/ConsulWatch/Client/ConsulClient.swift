@@ -1,6 +1,6 @@
 public import AsyncHTTPClient
 public import ConsulCatalog
-import Foundation
+public import Foundation
 public import Logging
 import Synchronization
 import NIOCore
@@ -119,11 +119,40 @@ public struct ConsulClient: Sendable {
       } catch {
         throw ConsulError(.server, "\(path): undecodable answer: \(error)")
       }
-    case 403: throw ConsulError(.forbidden, "\(path): \(text)")
-    case 404: throw ConsulError(.notFound, "\(path): \(text)")
-    case 400..<500: throw ConsulError(.badRequest, "\(path): \(response.status.code) \(text)")
-    default: throw ConsulError(.server, "\(path): \(response.status.code) \(text)")
+    default: throw Self.failure(path, Int(response.status.code), text)
     }
+  }
+
+  /// What an answer other than 200 means.
+  static func failure(_ path: String, _ code: Int, _ text: String) -> ConsulError {
+    switch code {
+    case 403: ConsulError(.forbidden, "\(path): \(text)")
+    case 404: ConsulError(.notFound, "\(path): \(text)")
+    case 400..<500: ConsulError(.badRequest, "\(path): \(code) \(text)")
+    default: ConsulError(.server, "\(path): \(code) \(text)")
+    }
+  }
+
+  /// PUT a JSON body (an agent write: registering or deregistering a service); Consul's answer
+  /// is not read beyond its status.
+  public func put(_ path: String, json body: Data = Data()) async throws(ConsulError) {
+    var request = HTTPClientRequest(url: url(path, [:]))
+    request.method = .PUT
+    request.body = .bytes(ByteBuffer(bytes: body))
+    request.headers.add(name: "content-type", value: "application/json")
+    if let token = config.token { request.headers.add(name: "X-Consul-Token", value: token) }
+    let started = ContinuousClock.now
+    let response: HTTPClientResponse
+    let text: String
+    do {
+      response = try await http.execute(request, timeout: .seconds(15))
+      text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+    } catch {
+      metrics.request(path, code: nil, elapsed: ContinuousClock.now - started)
+      throw ConsulError(.transport, "\(path): \(error)")
+    }
+    metrics.request(path, code: Int(response.status.code), elapsed: ContinuousClock.now - started)
+    guard response.status.code == 200 else { throw Self.failure(path, Int(response.status.code), text) }
   }
 
   func url(_ path: String, _ parameters: [String: String]) -> String {

@@ -64,9 +64,18 @@ public struct ControlPlaneServer: Service {
   }
 
   public func run() async throws {
-    let aclClient = try configuration.authorization == .consulACL
-      ? configuration.consulConfig.map { ConsulClient(config: $0, http: try ConsulClient.makeHTTPClient($0)) } : nil
+    // Consul's agent, for token checks and self-registration (Consul mode).
+    let needsAgent = configuration.authorization == .consulACL || configuration.registerInConsul
+    let aclClient = try needsAgent
+      ? configuration.consulConfig.map { ConsulClient(config: $0, http: try ConsulClient.makeHTTPClient($0), metrics: metrics.consul) }
+      : nil
     defer { if let aclClient { Task { try? await aclClient.shutdown() } } }
+    // Each listener's port, for self-registration.
+    let (ports, portFeed) = AsyncStream.makeStream(of: (Listener, Int).self, bufferingPolicy: .bufferingNewest(4))
+    let onListening: @Sendable (Listener, Int) -> Void = { [onListening] listener, port in
+      portFeed.yield((listener, port))
+      onListening(listener, port)
+    }
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
     func add(_ name: String, _ body: @escaping @Sendable () async throws -> Void) {
       services.append(.init(service: ClosureService(body), serviceName: name))
@@ -108,9 +117,8 @@ public struct ControlPlaneServer: Service {
     var server = XDSServer(
       host: configuration.xdsHost, port: configuration.xdsPort, service: ads, maxRequestBytes: configuration.maxRequestBytes, backlog: configuration.backlog)
     server.tls = configuration.xdsTLS
-    let drain = XDSServer.Drain(time: configuration.drainTime) { [readiness, logger, configuration] in
+    let drain = XDSServer.Drain(time: configuration.drainTime) { [logger, configuration] in
       guard (try? await gracefulShutdown()) != nil else { return }
-      readiness.draining()
       logger.info("draining: no new xDS streams; open ones end within the drain time", metadata: ["seconds": "\(configuration.drainTime.components.seconds)"])
     }
     add("xds") { [server, readiness, logger, configuration, onListening] in
@@ -120,8 +128,37 @@ public struct ControlPlaneServer: Service {
         onListening(.xds, port)
       }
     }
+    if configuration.registerInConsul, let aclClient {
+      add("consul-registration") { [configuration, logger] in
+        var xds: Int?
+        var admin: Int?
+        for await (listener, port) in ports {
+          if listener == .xds { xds = port } else { admin = port }
+          if xds != nil && admin != nil { break }
+        }
+        guard let xds, let admin else { return }
+        let registration = ConsulRegistration(
+          address: configuration.xdsHost, port: xds,
+          readyURL: "http://\(addressText(Self.reachable(configuration.adminHost), admin))/readyz")
+        try await registration.run(client: aclClient, logger: logger)
+      }
+    }
+    // Shut down first: readiness turns false the moment a graceful shutdown begins.
+    add("readiness") { [readiness] in
+      try? await gracefulShutdown()
+      readiness.draining()
+    }
     let group = ServiceGroup(configuration: .init(services: services, logger: logger))
     try await group.run()
+  }
+
+  /// A host others can reach a listener on: the loopback address for a wildcard one.
+  static func reachable(_ host: String) -> String {
+    switch host {
+    case "0.0.0.0": "127.0.0.1"
+    case "::": "::1"
+    default: host
+    }
   }
 
   /// Token checks and the client-certificate binding, as configured.

@@ -32,6 +32,8 @@ public struct ServeConfiguration: Sendable {
   /// Catalog-file mode: where the dev CA and its leaves are kept.
   public var dataDirectory: URL?
   public var leafLifetime: TimeInterval = 72 * 3600
+  /// Consul mode: register this replica with the agent (health check on `/readyz`).
+  public var registerInConsul = false
   /// Stream limits and the unknown-node grace.
   public var limits = StreamLimits()
   /// The status board forgets a proxy this long after its last stream ended.

@@ -15,6 +15,7 @@ struct Bootstrap: ParsableCommand {
         lambda-xds bootstrap --node-id api-sidecar-proxy --xds-address 127.0.0.1:18000
         lambda-xds bootstrap --node-id terminating-gateway --delta --output gateway.json
         lambda-xds bootstrap --node-id api-sidecar-proxy --format yaml
+        lambda-xds bootstrap --node-id api-sidecar-proxy --xds-address 10.0.0.1:18000 --xds-address 10.0.0.2:18000
         lambda-xds bootstrap --node-id api-sidecar-proxy --xds-tls-ca ca.pem --xds-tls-server-name xds.example \\
           --xds-tls-cert envoy.pem --xds-tls-key envoy-key.pem
       """)
@@ -25,8 +26,8 @@ struct Bootstrap: ParsableCommand {
   @Option(help: "Envoy's node cluster (default: the node id without '-sidecar-proxy').")
   var nodeCluster: String?
 
-  @Option(help: "The lambda-xds server (HOST:PORT).")
-  var xdsAddress = HostPort(argument: "127.0.0.1:18000")!
+  @Option(help: "A lambda-xds server (HOST:PORT); repeat it for each replica (Envoy fails over), or give one DNS name that resolves to all.")
+  var xdsAddress: [HostPort] = [HostPort(argument: "127.0.0.1:18000")!]
 
   @Option(help: "Envoy's admin listener (HOST:PORT).")
   var adminAddress = HostPort(argument: "127.0.0.1:19000")!
@@ -69,7 +70,7 @@ struct Bootstrap: ParsableCommand {
     var bootstrap = EnvoyBootstrap(
       nodeID: nodeID,
       nodeCluster: nodeCluster ?? nodeID.replacingOccurrences(of: "-sidecar-proxy", with: ""),
-      xdsHost: xdsAddress.host, xdsPort: xdsAddress.port)
+      xdsAddresses: xdsAddress.map { EnvoyBootstrap.Address(host: $0.host, port: $0.port) })
     bootstrap.adminHost = adminAddress.host
     bootstrap.adminPort = adminAddress.port
     bootstrap.variant = delta ? .delta : .stateOfTheWorld

@@ -80,6 +80,9 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Seconds after a proxy's last stream ended before the admin API forgets its status.")
   var forgetAfter: Double = 600
 
+  @Flag(help: "Consul mode: register this replica with the local agent as service lambda-xds (health check on /readyz); deregistered on shutdown.")
+  var registerInConsul = false
+
   @OptionGroup var source: CatalogSourceOptions
   @OptionGroup var certificates: CertificateOptions
   @OptionGroup var translation: TranslationFlags
@@ -97,6 +100,7 @@ struct Serve: AsyncParsableCommand {
     if maxStreams < 0 || maxStreamsPerNode < 0 || maxNewStreamsPerSecond < 0 {
       throw ValidationError("--max-streams, --max-streams-per-node and --max-new-streams-per-second cannot be negative")
     }
+    if registerInConsul && source.catalogFile != nil { throw ValidationError("--register-in-consul needs Consul, not --catalog-file") }
     if unknownNodeGrace < 0 || forgetAfter < 0 { throw ValidationError("--unknown-node-grace and --forget-after cannot be negative") }
   }
 
@@ -123,6 +127,7 @@ struct Serve: AsyncParsableCommand {
     configuration.limits.maxNewStreamsPerSecond = maxNewStreamsPerSecond > 0 ? maxNewStreamsPerSecond : nil
     configuration.limits.unknownNodeGrace = .milliseconds(Int64(unknownNodeGrace * 1000))
     configuration.forgetAfter = .milliseconds(Int64(forgetAfter * 1000))
+    configuration.registerInConsul = registerInConsul
     configuration.readyMaxStaleness = readyMaxStaleness > 0 ? .milliseconds(Int64(readyMaxStaleness * 1000)) : nil
     let logger = logging.makeLogger()
     var group = ServiceGroupConfiguration(
