@@ -2,6 +2,7 @@
 import Foundation
 import GRPCCore
 import ResourceCache
+import ControlPlane
 import TestSupport
 import Testing
 
@@ -67,6 +68,42 @@ struct StreamAdmissionTests {
       }
       #expect(message.contains("node id nobody is not a proxy in the catalog") && message.contains("connect-proxy"))
       #expect(xds.status.recentRefusals.last?.reason == .unknownNode)
+    }
+  }
+
+  @Test("above its fair share a replica refuses new streams and ends the excess with RESOURCE_EXHAUSTED")
+  func fairShare() async throws {
+    #expect(Rebalancer.fairShare(proxies: 4, replicas: 1) == nil)
+    #expect(Rebalancer.fairShare(proxies: 4, replicas: 2) == 3)
+    #expect(Rebalancer.fairShare(proxies: 100, replicas: 3) == 37)
+    #expect(Rebalancer.toShed(open: 4, fairShare: 3) == 1)
+    #expect(Rebalancer.toShed(open: 1000, fairShare: 200) == 10, "5% of the share per second")
+    #expect(Rebalancer.toShed(open: 3, fairShare: 3) == 0)
+
+    try await XDSHarness.with { xds in
+      let nodes = ["a", "b", "c", "d"]
+      for node in nodes { _ = xds.cache.set(try Self.snapshot(), for: node) }
+      let outcomes = Box<[StreamProbe.Outcome]>([])
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for node in nodes {
+          group.addTask {
+            _ = await StreamProbe.open(port: xds.port, node: node, holdOpen: true) { outcome in outcomes.mutate { $0.append(outcome) } }
+          }
+        }
+        try await until("four streams served") { outcomes.value.count == 4 }
+        xds.admission.setFairShare(2)
+        #expect(xds.admission.shed(Rebalancer.toShed(open: xds.admission.openStreams, fairShare: 2)) == 1)
+        #expect(xds.admission.shed(1) == 1)
+        try await until("two streams ended") { outcomes.value.count == 6 }
+        let ended = outcomes.value.dropFirst(4)
+        #expect(ended.allSatisfy { if case .refused(.resourceExhausted, let message) = $0 { message.hasPrefix("rebalancing:") } else { false } }, "\(ended)")
+        try await until("two open") { xds.admission.openStreams == 2 }
+        let refused = await StreamProbe.open(port: xds.port, node: "a")
+        #expect(refused == .refused(.resourceExhausted, "rebalancing: this replica holds 2 xDS streams, above its fair share of 2; reconnect to another replica"))
+        xds.admission.setFairShare(nil)
+        #expect(await StreamProbe.open(port: xds.port, node: "a") == .served)
+        group.cancelAll()
+      }
     }
   }
 

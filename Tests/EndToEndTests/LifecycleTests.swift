@@ -105,4 +105,31 @@ struct LifecycleTests {
     let draining = try #require(log.range(of: "draining: no new xDS streams"))
     #expect(deregistered.lowerBound < draining.lowerBound)
   }
+
+  @Test("a replica that returns gets its share back: the other ends its streams above the fair share and refuses them")
+  func rebalanceAfterReturn() async throws {
+    let mesh = try await MeshDeployment.start(
+      consulMode: true, meshSidecars: true, serveArguments: ["--register-in-consul"], replicas: 2)
+    defer { mesh.stop() }
+    let replica = try #require(mesh.replica)
+    func open(_ server: LambdaXDSProcess) async throws -> Int {
+      let body = try await HTTP.get("\(server.adminURL)/v1/streams").body
+      return (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["open"] as? Int ?? -1
+    }
+    try await eventually("all four Envoys connected", timeout: 30) {
+      try await open(mesh.server) + open(replica) == 4
+    }
+    // The replica leaves: every Envoy is on the first one.
+    replica.kill()
+    try await eventually("all four on the first replica", timeout: 30) { try await open(mesh.server) == 4 }
+    // It returns (and passes its check): the first sheds down to its fair share, 4 / 2 x 1.1 -> 3.
+    try await replica.restart()
+    try await eventually("streams moved to the returning replica", timeout: 60) {
+      let (first, second) = (try await open(mesh.server), try await open(replica))
+      return first <= 3 && second >= 1 && first + second == 4
+    }
+    #expect(mesh.server.log.contains("rebalancing: streams ended above this replica's fair share"))
+    #expect(try await mesh.call("payments").status == 201)
+    #expect(try await mesh.call("authentication").status == 200)
+  }
 }

@@ -11,7 +11,8 @@ public enum StreamProbe {
   }
 
   /// Opens a stream for `node` (clusters), returns its first outcome (bounded by `timeout`);
-  /// with `holdOpen`, a served stream stays open until the task is cancelled.
+  /// with `holdOpen`, a served stream stays open until the task is cancelled or the server ends it
+  /// (then `onOutcome` is told a second time).
   public static func open(
     port: Int, node: String, holdOpen: Bool = false, onOutcome: @escaping @Sendable (Outcome) -> Void = { _ in }
   ) async -> Outcome {
@@ -23,9 +24,11 @@ public enum StreamProbe {
             try await Task.sleep(for: .seconds(3600))
           },
           onResponse: { response in
-            for try await _ in response.messages {
+            var messages = response.messages.makeAsyncIterator()
+            if try await messages.next() != nil {
               onOutcome(.served)
-              if holdOpen { try await Task.sleep(for: .seconds(3600)) }
+              // Held open: reading on, so an end the server decides (an error) is seen.
+              if holdOpen { while try await messages.next() != nil {} }
               return Outcome.served
             }
             return Outcome.refused(.unknown, "the stream ended without a response")

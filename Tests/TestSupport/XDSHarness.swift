@@ -9,6 +9,8 @@ public struct XDSHarness: Sendable {
   public let cache: SnapshotCache
   public let status: XDSStatusBoard
   public let port: Int
+  /// The server's admission (limits, fair share, shedding).
+  public let admission: StreamAdmission
 
   /// Runs `body` with a server that stops when it returns. Port 0 picks a free port.
   /// - Parameters:
@@ -23,10 +25,9 @@ public struct XDSHarness: Sendable {
     var logger = Logger(label: "lambda-xds.test")
     logger.logLevel =
       ProcessInfo.processInfo.environment["LAMBDA_XDS_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
-    let server = XDSServer(
-      host: "127.0.0.1", port: port,
-      service: AggregatedDiscoveryService(
-        cache: cache, status: status, logger: logger, limits: limits, membership: membership))
+    let service = AggregatedDiscoveryService(
+      cache: cache, status: status, logger: logger, limits: limits, membership: membership)
+    let server = XDSServer(host: "127.0.0.1", port: port, service: service)
     return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
       let (ports, portFeed) = AsyncStream.makeStream(of: Int.self)
       group.addTask {
@@ -38,7 +39,7 @@ public struct XDSHarness: Sendable {
       defer { group.cancelAll() }
       var iterator = ports.makeAsyncIterator()
       guard let port = await iterator.next() else { throw EnvoyError("xDS server did not start") }
-      return try await body(XDSHarness(cache: cache, status: status, port: port))
+      return try await body(XDSHarness(cache: cache, status: status, port: port, admission: service.admission))
     }
   }
 

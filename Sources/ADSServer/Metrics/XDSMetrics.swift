@@ -15,6 +15,8 @@ public final class XDSMetrics: Sendable {
     case maxStreamsPerNode = "max_streams_per_node"
     case rate
     case unknownNode = "unknown_node"
+    /// Above this replica's fair share of the mesh's proxies.
+    case rebalance
   }
 
   private let responses: [ResourceType: Counter]

@@ -18,7 +18,7 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
   let logger: Logger
   /// nil: every stream is served (no token checks).
   let authorization: StreamAuthorization?
-  let admission: StreamAdmission
+  public let admission: StreamAdmission
   let membership: @Sendable (String) -> Bool?
 
   /// - Parameter membership: whether a node id is a proxy of the catalog (nil: no catalog yet);

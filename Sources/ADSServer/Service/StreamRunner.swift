@@ -38,10 +38,11 @@ struct StreamRunner {
     let inputs = AsyncChannel<Input>()
     defer { inputs.finish() }
     var nodeID: String?
+    var ticket: StreamAdmission.Ticket?
     defer {
-      if let nodeID {
+      if let nodeID, let ticket {
         status.disconnected(nodeID, variant: variant)
-        admission.release(nodeID)
+        admission.release(nodeID, ticket)
       }
     }
 
@@ -77,10 +78,20 @@ struct StreamRunner {
               status.refused(node.id, .unauthorized, reason)
               throw RPCError(code: .permissionDenied, message: reason)
             }
-            if let (refusal, reason) = admission.admit(node.id) {
-              logger.warning("xDS stream refused", metadata: ["node": "\(node.id)", "reason": "\(reason)"])
-              status.refused(node.id, refusal, reason)
-              throw RPCError(code: .resourceExhausted, message: reason)
+            switch admission.admit(node.id) {
+            case .failure(let refused):
+              logger.warning("xDS stream refused", metadata: ["node": "\(node.id)", "reason": "\(refused.message)"])
+              status.refused(node.id, refused.reason, refused.message)
+              throw RPCError(code: .resourceExhausted, message: refused.message)
+            case .success(let admitted):
+              ticket = admitted
+              group.addTask { [status, logger] in
+                for await reason in admitted.shed {
+                  logger.info("xDS stream ended to rebalance", metadata: ["reason": "\(reason)"])
+                  status.refused(node.id, .rebalance, reason)
+                  await inputs.send(.failed(RPCError(code: .resourceExhausted, message: reason)))
+                }
+              }
             }
             nodeID = node.id
             logger[metadataKey: "node"] = "\(node.id)"

@@ -8,7 +8,8 @@ import ServiceLifecycle
 /// replicas; it deregisters first thing on graceful shutdown, before the drain.
 public struct ConsulRegistration: Sendable {
   /// The service name replicas register under.
-  public var name = "lambda-xds"
+  public static let serviceName = "lambda-xds"
+  public var name = serviceName
   /// The address Envoy should use (the xDS listener's, unless it listens on every address).
   public var address: String
   public var port: Int

@@ -114,6 +114,12 @@ public struct ControlPlaneServer: Service {
           into: feed, certificates: { pipeline.submit($0) }, health: consulHealth, metrics: metrics.consul, logger: logger)
       }
     }
+    if configuration.registerInConsul, let aclClient {
+      let rebalancer = Rebalancer(
+        admission: ads.admission, proxies: { [pipeline] in pipeline.latest?.proxies.count ?? 0 }, client: aclClient,
+        service: ConsulRegistration.serviceName, logger: logger)
+      add("rebalancer") { try await cancelWhenGracefulShutdown { await rebalancer.run() } }
+    }
     var server = XDSServer(
       host: configuration.xdsHost, port: configuration.xdsPort, service: ads, maxRequestBytes: configuration.maxRequestBytes, backlog: configuration.backlog)
     server.tls = configuration.xdsTLS
