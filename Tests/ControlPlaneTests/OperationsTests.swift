@@ -56,6 +56,12 @@ struct OperationsTests {
       #expect(health == 200)
       let unknown = try await client.execute(uri: "/nope", method: .get) { Int($0.status.code) }
       #expect(unknown == 404)
+      let ui = try await client.execute(uri: "/ui", method: .get) { response in
+        (response.headers[.contentType], String(buffer: response.body))
+      }
+      #expect(ui.0 == "text/html; charset=utf-8" && ui.1.contains("<h1>lambda-xds \(LambdaXDSVersion.current)</h1>"))
+      #expect(ui.1.contains("Not ready: draining"))
+      #expect(StatusPage.escape(#"<a href="x">&'"#) == "&lt;a href=&quot;x&quot;&gt;&amp;&#39;")
       let metrics = try await client.execute(uri: "/metrics", method: .get) { response in
         (response.headers[.contentType], String(buffer: response.body))
       }

@@ -14,11 +14,7 @@ struct FaultToleranceTests {
     let mesh = try await MeshDeployment.start(consulMode: true)
     defer { mesh.stop() }
     let consul = try #require(mesh.consul)
-    try await eventually("both Lambda paths answer", timeout: 30) {
-      let direct = try await mesh.call("authentication").status
-      let gated = try await mesh.call("payments").status
-      return direct == 200 && gated == 201
-    }
+    try await mesh.bothLambdaPathsAnswer()
     var asynchronous = false
     for fault in ["error_seconds", "refuse_seconds", "hang_seconds"] {
       let before = (try await mesh.sidecar.configView().versions, try await mesh.gateway.configView().versions)
@@ -67,11 +63,7 @@ struct FaultToleranceTests {
   func restartIsInvisible() async throws {
     let mesh = try await MeshDeployment.start(sidecarDelta: true)
     defer { mesh.stop() }
-    try await eventually("both Lambda paths answer", timeout: 30) {
-      let direct = try await mesh.call("authentication").status
-      let gated = try await mesh.call("payments").status
-      return direct == 200 && gated == 201
-    }
+    try await mesh.bothLambdaPathsAnswer()
     let before = (try await mesh.sidecar.configView(), try await mesh.gateway.configView())
     let traffic = Task { () -> (sent: Int, failed: [String]) in
       var sent = 0

@@ -37,11 +37,7 @@ struct LifecycleTests {
     let mesh = try await MeshDeployment.start(sidecarDelta: true, consulMode: true, replicas: 2)
     defer { mesh.stop() }
     let replica = try #require(mesh.replica)
-    try await eventually("both Lambda paths answer", timeout: 30) {
-      let direct = try await mesh.call("authentication").status
-      let gated = try await mesh.call("payments").status
-      return direct == 200 && gated == 201
-    }
+    try await mesh.bothLambdaPathsAnswer()
     // Stateless replicas: what each holds for every proxy is byte for byte the same (resources,
     // state-of-the-world versions and delta's per-resource versions alike).
     for node in ["api-sidecar-proxy", "terminating-gateway", "web-sidecar-proxy", "db-sidecar-proxy"] {

@@ -152,6 +152,15 @@ final class MeshDeployment: @unchecked Sendable {
   }
 
   /// Who signed the function's answer (the stand-in reports it in every answer).
+  /// Waits (30 s at most) until the direct path (authentication) and the gated one (payments) answer.
+  func bothLambdaPathsAnswer() async throws {
+    try await eventually("both Lambda paths answer", timeout: 30) {
+      let direct = try await call("authentication").status
+      let gated = try await call("payments").status
+      return direct == 200 && gated == 201
+    }
+  }
+
   func signer(of upstream: String) async throws -> String? {
     let (status, _, body) = try await call(upstream)
     guard status == 200 || status == 201 else { return nil }

@@ -1,4 +1,5 @@
 import ADSServer
+import ConsulCatalog
 import Foundation
 import ResourceCache
 import Translation
@@ -29,6 +30,8 @@ struct AdminRoutes: Sendable {
       case ["readyz"]:
         guard let reason = readiness.notReadyReason else { return Response(status: 200, contentType: "text/plain", body: "ready\n") }
         return Response(status: 503, contentType: "text/plain", body: "not ready: \(reason)\n")
+      case ["ui"]:
+        return Response(status: 200, contentType: "text/html; charset=utf-8", body: statusPage().html())
       case ["metrics"]:
         return Response(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.exposition())
       case ["v1", "proxies"]:
@@ -75,6 +78,14 @@ struct AdminRoutes: Sendable {
     var variant: String?
     var errors: Int
     var warnings: Int
+  }
+
+  private func statusPage() -> StatusPage {
+    let translation = pipeline.latest
+    let proxies = cache.nodeIDs.map { node in
+      (node: node, kind: translation?.proxies[node]?.kind.rawValue ?? "", status: status.status(of: node))
+    }
+    return StatusPage(proxies: proxies, translation: translation, ready: readiness.notReadyReason)
   }
 
   private func proxies() -> [ProxySummary] {
