@@ -94,6 +94,8 @@ struct OperationsTests {
       }
       try await until("the first clusters") { watcher.latest(.cluster) != nil }
       #expect(try await get(admin, "/readyz").status == 200)
+      let streams = try await get(admin, "/v1/streams").body
+      #expect(streams.contains(#""open" : 1"#) && streams.contains(#""unknownNodes" : ["#), "\(streams)")
       let metrics = try await eventuallyMetrics(admin) { samples in
         samples[#"lambda_xds_xds_acks_total{type="cluster"}"#] ?? 0 >= 1
       }

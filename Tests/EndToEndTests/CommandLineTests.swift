@@ -126,6 +126,8 @@ struct CommandLineTests {
       }, uniquingKeysWith: { $1 })
     #expect(samples[#"lambda_xds_xds_nacks_total{type="cluster"}"#] ?? 0 >= 1, "\(metrics)")
     #expect(samples[#"lambda_xds_xds_responses_total{type="cluster"}"#] ?? 0 >= 1)
+    let acks = samples.filter { $0.key.hasPrefix("lambda_xds_xds_acks_total{") }.values.reduce(0, +)
+    #expect(acks >= 1, "\(metrics)")
     #expect(samples[#"lambda_xds_connected_proxies{kind="connect-proxy",variant="sotw"}"#] == 1)
     let dump = try LambdaXDSProcess.run(["dump", "--server", server.adminURL, "--node-id", "api-sidecar-proxy"])
     let view = try EnvoyConfigView(json: dump.stdout)

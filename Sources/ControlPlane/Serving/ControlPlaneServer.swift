@@ -69,7 +69,6 @@ public struct ControlPlaneServer: Service {
     let aclClient = try needsAgent
       ? configuration.consulConfig.map { ConsulClient(config: $0, http: try ConsulClient.makeHTTPClient($0), metrics: metrics.consul) }
       : nil
-    defer { if let aclClient { Task { try? await aclClient.shutdown() } } }
     // Each listener's port, for self-registration.
     let (ports, portFeed) = AsyncStream.makeStream(of: (Listener, Int).self, bufferingPolicy: .bufferingNewest(4))
     let onListening: @Sendable (Listener, Int) -> Void = { [onListening] listener, port in
@@ -155,7 +154,13 @@ public struct ControlPlaneServer: Service {
       readiness.draining()
     }
     let group = ServiceGroup(configuration: .init(services: services, logger: logger))
-    try await group.run()
+    do {
+      try await group.run()
+    } catch {
+      try? await aclClient?.shutdown()
+      throw error
+    }
+    try? await aclClient?.shutdown()  // after every part that used it stopped
   }
 
   /// A host others can reach a listener on: the loopback address for a wildcard one.
