@@ -92,6 +92,16 @@ struct LifecycleTests {
     #expect(services.first?["ID"] as? String == "lambda-xds-127.0.0.1-\(server.xdsPort)")
     #expect(services.first?["Port"] as? Int == server.xdsPort)
 
+    // Consul's side in the metrics: the watches' and the registration's requests, the leaves' expiry.
+    let metrics = try await HTTP.get("\(server.adminURL)/metrics").body
+    for sample in [
+      #"lambda_xds_consul_requests_total{endpoint="health/service",code="200"}"#,
+      #"lambda_xds_consul_requests_total{endpoint="agent/service",code="200"}"#,
+      #"lambda_xds_consul_request_seconds_count{endpoint="connect/ca"}"#,
+      #"lambda_xds_certificate_expiry_timestamp_seconds{service="api"}"#,
+    ] {
+      #expect(metrics.contains(sample + " "), "\(sample) in \(metrics)")
+    }
     server.sendTerminate()
     try await eventually("deregistered", timeout: 10) { try await registered(passing: false).isEmpty }
     #expect(server.waitForExit(timeout: 20) == 0)
