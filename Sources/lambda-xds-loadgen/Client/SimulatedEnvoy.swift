@@ -125,19 +125,22 @@ struct SimulatedEnvoy: Sendable {
     return result
   }
 
+  /// A stream's first request: the node, and the first type subscribed to.
+  private func opening<Request: OpeningRequest>(_ type: XDSType) -> Request {
+    var request = Request()
+    request.node.id = node.id
+    request.node.cluster = node.cluster
+    request.node.userAgentName = "lambda-xds-loadgen"
+    request.typeURL = type.typeURL
+    return request
+  }
+
   // MARK: State of the world
 
   private func runStateOfTheWorld(_ client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
     let (requests, feed) = AsyncStream.makeStream(of: DiscoveryRequest.self)
     var subscriptions = Subscriptions()
-    let start = subscriptions.start()
-    feed.yield(
-      .with {
-        $0.node.id = node.id
-        $0.node.cluster = node.cluster
-        $0.node.userAgentName = "lambda-xds-loadgen"
-        $0.typeURL = start.type.typeURL
-      })
+    feed.yield(opening(subscriptions.start().type))
     let initial = subscriptions
     try await client.bidirectionalStreaming(
       request: StreamingClientRequest(of: DiscoveryRequest.self) { writer in
@@ -187,14 +190,7 @@ struct SimulatedEnvoy: Sendable {
   private func runDelta(_ client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
     let (requests, feed) = AsyncStream.makeStream(of: DeltaRequest.self)
     var subscriptions = Subscriptions()
-    let start = subscriptions.start()
-    feed.yield(
-      .with {
-        $0.node.id = node.id
-        $0.node.cluster = node.cluster
-        $0.node.userAgentName = "lambda-xds-loadgen"
-        $0.typeURL = start.type.typeURL
-      })
+    feed.yield(opening(subscriptions.start().type))
     let initial = subscriptions
     try await client.bidirectionalStreaming(
       request: StreamingClientRequest(of: DeltaRequest.self) { writer in
@@ -236,3 +232,13 @@ struct SimulatedEnvoy: Sendable {
     }
   }
 }
+
+/// What the opening request of either ADS variant sets.
+protocol OpeningRequest {
+  init()
+  var node: Envoy_Config_Core_V3_Node { get set }
+  var typeURL: String { get set }
+}
+
+extension DiscoveryRequest: OpeningRequest {}
+extension DeltaRequest: OpeningRequest {}
