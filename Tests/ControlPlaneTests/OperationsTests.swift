@@ -117,9 +117,10 @@ struct OperationsTests {
       // No new streams while draining: the listener is closed.
       try await until("the xDS listener closed") { !tcpConnects(xds) }
       try await until("the stream ended by the drain") { streamEnded.value }
+      let drained = ContinuousClock.now - started
+      #expect(drained >= .seconds(1.5), "the stream had its drain time: \(drained)")
+      // The group ends too (a part that would not stop is cancelled drain time + 10 s after the signal).
       try await tasks.next()
-      let elapsed = ContinuousClock.now - started
-      #expect(elapsed >= .seconds(1.5) && elapsed < .seconds(8), "\(elapsed)")
       tasks.cancelAll()
     }
   }

@@ -153,7 +153,10 @@ public struct ControlPlaneServer: Service {
       try? await gracefulShutdown()
       readiness.draining()
     }
-    let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+    var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
+    // A part that does not stop cannot hold the exit back for long after the drain.
+    groupConfiguration.maximumGracefulShutdownDuration = configuration.drainTime + .seconds(10)
+    let group = ServiceGroup(configuration: groupConfiguration)
     do {
       try await group.run()
     } catch {

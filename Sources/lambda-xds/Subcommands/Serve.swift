@@ -130,11 +130,9 @@ struct Serve: AsyncParsableCommand {
     configuration.registerInConsul = registerInConsul
     configuration.readyMaxStaleness = readyMaxStaleness > 0 ? .milliseconds(Int64(readyMaxStaleness * 1000)) : nil
     let logger = logging.makeLogger()
-    var group = ServiceGroupConfiguration(
+    let group = ServiceGroupConfiguration(
       services: [.init(service: ControlPlaneServer(configuration: configuration, logger: logger), serviceName: "serve")],
       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-    // A stuck part cannot hold the exit back for long after the drain.
-    group.maximumGracefulShutdownDuration = configuration.drainTime + .seconds(10)
     try await ServiceGroup(configuration: group).run()
     logger.info("stopped")
   }
