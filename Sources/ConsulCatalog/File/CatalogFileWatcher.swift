@@ -24,11 +24,11 @@ public struct CatalogFileWatcher: Sendable {
   ) async {
     var reader = CatalogFileReader(name: path)
     var lastStamp: FileStamp?
-    for await wake in FileChangeMonitor(path: path, pollInterval: pollInterval).changes() {
+    await FileChangeMonitor(path: path, pollInterval: pollInterval).watch { wake in
       // Two writes within the file system's timestamp granularity can leave the stamp as it
       // was, so an event always reads; a poll tick only when the stamp moved.
       let stamp = FileStamp(path: path)
-      guard wake == .event || stamp != lastStamp else { continue }
+      guard wake == .event || stamp != lastStamp else { return }
       lastStamp = stamp
       do {
         let data: Data

@@ -22,23 +22,24 @@ struct FileChangeMonitor: Sendable {
     case tick
   }
 
-  /// Yields once at start, then whenever the file may have changed, until cancelled.
-  func changes() -> AsyncStream<Wake> {
+  /// Calls `body` once at start, then whenever the file may have changed, until cancelled. The
+  /// poll runs as a child task; inotify's events arrive on a dispatch source.
+  func watch(_ body: (Wake) async -> Void) async {
     let (stream, continuation) = AsyncStream.makeStream(of: Wake.self, bufferingPolicy: .bufferingNewest(1))
     continuation.yield(.tick)
     let watch = InotifyWatch(directoryOf: path) { continuation.yield(.event) }
+    defer { watch?.cancel() }
     let period = watch == nil ? pollInterval : pollInterval * 20
-    let poller = Task {
-      while !Task.isCancelled {
-        try? await Task.sleep(for: period)
-        continuation.yield(.tick)
+    await withTaskGroup(of: Void.self) { group in
+      group.addTask {
+        while !Task.isCancelled {
+          try? await Task.sleep(for: period)
+          continuation.yield(.tick)
+        }
       }
+      for await wake in stream { await body(wake) }  // ends when the task is cancelled
+      group.cancelAll()
     }
-    continuation.onTermination = { _ in
-      poller.cancel()
-      watch?.cancel()
-    }
-    return stream
   }
 }
 
