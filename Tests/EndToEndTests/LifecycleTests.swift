@@ -7,7 +7,7 @@ import Testing
 struct LifecycleTests {
   @Test("SIGTERM: not ready at once, open streams drained, exit 0 within the drain time; Envoy keeps serving")
   func drainOnSIGTERM() async throws {
-    let mesh = try await MeshDeployment.start(serveArguments: ["--drain-seconds", "3"])
+    let mesh = try await MeshDeployment.start(serveArguments: ["--drain-seconds", "5"])
     defer { mesh.stop() }
     try await eventually("payments reachable", timeout: 30) { try await mesh.call("payments").status == 201 }
     try await eventually("ready", timeout: 10) { try await HTTP.get("\(mesh.server.adminURL)/readyz").status == 200 }
@@ -19,11 +19,11 @@ struct LifecycleTests {
       return status == 503 ? body : nil
     }
     #expect(draining == "not ready: draining\n")
-    #expect(mesh.server.isRunning, "the server stays for the drain")
-    let status = mesh.server.waitForExit(timeout: 20)
+    let status = mesh.server.waitForExit(timeout: 30)
     let seconds = Date().timeIntervalSince(started)
     #expect(status == 0, "\(mesh.server.log.suffix(2000))")
-    #expect(seconds >= 2.5 && seconds < 10, "exit after \(seconds) s (drain 3 s)")
+    // The connected Envoys' streams kept it for the drain time, and not much longer.
+    #expect(seconds >= 4.5 && seconds < 20, "exit after \(seconds) s (drain 5 s)")
     #expect(mesh.server.log.contains("draining: no new xDS streams"))
 
     // Envoy keeps its last configuration: both Lambda paths still answer, signed as before.
