@@ -78,7 +78,7 @@ struct OperationsTests {
     var configuration = ServeConfiguration(source: .file(path: ControlPlaneServerTests.example.path))
     (configuration.xdsPort, configuration.adminPort) = (0, 0)
     configuration.dataDirectory = directory
-    configuration.drainTime = .seconds(2)
+    configuration.drainTime = .seconds(3)
     var server = ControlPlaneServer(configuration: configuration, logger: Logger(label: "test"))
     let ports = Ports()
     server.onListening = { ports.set($0, $1) }
@@ -113,12 +113,11 @@ struct OperationsTests {
       let started = ContinuousClock.now
       await group.triggerGracefulShutdown()
       try await poll("readiness false") { try await get(admin, "/readyz").status == 503 }
-      #expect(!streamEnded.value, "the open stream stays during the drain")
       // No new streams while draining: the listener is closed.
       try await until("the xDS listener closed") { !tcpConnects(xds) }
       try await until("the stream ended by the drain") { streamEnded.value }
       let drained = ContinuousClock.now - started
-      #expect(drained >= .seconds(1.5), "the stream had its drain time: \(drained)")
+      #expect(drained >= .seconds(2.5), "the open stream stayed for the drain time: \(drained)")
       // The group ends too (a part that would not stop is cancelled drain time + 10 s after the signal).
       try await tasks.next()
       tasks.cancelAll()

@@ -84,7 +84,7 @@ struct LifecycleTests {
       let entries = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]] ?? []
       return entries.compactMap { $0["Service"] as? [String: Any] }
     }
-    let services = try await poll("lambda-xds passing in Consul", timeout: 30) { () -> [[String: Any]]? in
+    let services = try await poll("lambda-xds passing in Consul", timeout: 90) { () -> [[String: Any]]? in
       let services = try await registered(passing: true)
       return services.isEmpty ? nil : services
     }
