@@ -136,6 +136,25 @@ struct CommandLineTests {
     #expect(unknown.status == 1 && unknown.stderr.contains("known: api-sidecar-proxy, db-sidecar-proxy, terminating-gateway, web-sidecar-proxy"))
   }
 
+  @Test("Consul mode without --datacenter: the agent's datacenter (dc2) names clusters and SPIFFE identities, in dump and serve")
+  func agentDatacenter() async throws {
+    let consul = try await ConsulSimulator.start(arguments: ["--datacenter", "dc2"])
+    defer { consul.stop() }
+    try await consul.load(catalogFile: Self.example)
+    let dump = try LambdaXDSProcess.run(["dump", "--consul-address", consul.address, "--node-id", "api-sidecar-proxy"])
+    #expect(dump.status == 0, "\(dump.stderr)")
+    #expect(dump.stdout.contains("db.default.dc2.internal.11111111-2222-3333-4444-555555555555.consul"))
+    #expect(dump.stdout.contains("/dc/dc2/svc/db") && !dump.stdout.contains(".dc1.") && !dump.stdout.contains("/dc/dc1/"))
+    let server = try await LambdaXDSProcess.serve(["--consul-address", consul.address])
+    defer { server.stop() }
+    let served = try await poll("the sidecar's configuration from serve", timeout: 30) { () -> String? in
+      let (status, body) = try await HTTP.get("\(server.adminURL)/v1/proxies/api-sidecar-proxy/config_dump")
+      return status == 200 ? body : nil
+    }
+    #expect(served.contains("db.default.dc2.internal.") && !served.contains(".dc1."))
+    #expect(server.log.contains("datacenter=dc2"))
+  }
+
   @Test("xDS over IPv6: serve listens on [::1] and a real Envoy bootstrapped for it is served")
   func xdsOverIPv6() async throws {
     let server = try await LambdaXDSProcess.serve(["--catalog-file", Self.example], xdsHost: "::1")

@@ -122,3 +122,16 @@ def test_agent_registration_runs_its_http_check_and_deregisters(consul):
         put(base + "/v1/agent/service/deregister/x-1", None)
     assert missing.value.code == 404
     ready.shutdown()
+
+
+def test_agent_self_names_the_datacenter():
+    """/v1/agent/self carries the agent's datacenter (Config.Datacenter), as Consul's does."""
+    process = subprocess.Popen([sys.executable, str(SIMULATOR), "--port", "0", "--datacenter", "eu-west"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(process.stdout.readline().split()[-1])
+        status, body, _ = get(f"http://127.0.0.1:{port}/v1/agent/self")
+        assert status == 200 and body["Config"]["Datacenter"] == "eu-west"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)

@@ -323,6 +323,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, "127.0.0.1:8300")
         if "ns" in query or "partition" in query:
             return self.error(400, 'Invalid query parameter: "ns" - Namespaces are a Consul Enterprise feature')
+        if path == "/v1/agent/self":  # the agent's own configuration (the fields lambda-xds reads)
+            return self.reply(200, {"Config": {"Datacenter": state.datacenter, "NodeName": AGENT_NODE,
+                                               "Server": True, "Version": "1.18.0"},
+                                    "Member": {"Name": AGENT_NODE, "Addr": "127.0.0.1", "Status": 1}})
         if path == "/v1/catalog/services":
             def services():
                 # A runaway answer, decided when the answer is written (a blocking query that was

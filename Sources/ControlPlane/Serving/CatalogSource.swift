@@ -35,7 +35,11 @@ public enum CatalogSource: Sendable {
         config: config, http: try ConsulClient.makeHTTPClient(config), health: health ?? ConsulHealth(logger: logger),
         metrics: metrics)
       logger.info("watching Consul", metadata: ["address": "\(config.scheme)://\(config.address)"])
-      let watcher = ConsulCatalogWatcher(client: client, datacenter: datacenter ?? "dc1", logger: logger)
+      guard let datacenter = await Self.datacenter(datacenter, from: client, logger: logger) else {
+        try await client.shutdown()
+        return  // cancelled before the agent answered
+      }
+      let watcher = ConsulCatalogWatcher(client: client, datacenter: datacenter, logger: logger)
       let leafServices = AsyncStream.makeStream(of: Set<String>.self, bufferingPolicy: .bufferingNewest(1))
       await withTaskGroup(of: Void.self) { group in
         group.addTask {
@@ -69,7 +73,14 @@ public enum CatalogSource: Sendable {
       config: config, http: try ConsulClient.makeHTTPClient(config), health: ConsulHealth(logger: logger))
     let feed = CatalogFeed()
     let lastError = LastError()
-    let watcher = ConsulCatalogWatcher(client: client, datacenter: datacenter ?? "dc1", logger: logger)
+    let resolved: String
+    do {
+      if let datacenter { resolved = datacenter } else { resolved = try await Self.agentDatacenter(client) }
+    } catch {
+      try await client.shutdown()
+      throw Failure(description: "\(error); give --datacenter, or let the token read the agent (agent:read)")
+    }
+    let watcher = ConsulCatalogWatcher(client: client, datacenter: resolved, logger: logger)
     let catalog = await withTaskGroup(of: CatalogSnapshot?.self) { group in
       group.addTask {
         await watcher.run(publish: { feed.publish($0) }, failed: { error in lastError.value.withLock { $0 = "\(error)" } })
@@ -103,6 +114,34 @@ public enum CatalogSource: Sendable {
     }
     try await client.shutdown()
     return (catalog, certificates)
+  }
+}
+
+extension CatalogSource {
+  /// The datacenter names, SNI and SPIFFE identities use: `--datacenter`, else the local agent's
+  /// own (`/v1/agent/self`), asked until it answers (nil if cancelled first).
+  static func datacenter(_ given: String?, from client: ConsulClient, logger: Logger) async -> String? {
+    if let given { return given }
+    while !Task.isCancelled {
+      do {
+        let datacenter = try await agentDatacenter(client)
+        logger.info("the agent's datacenter", metadata: ["datacenter": "\(datacenter)"])
+        return datacenter
+      } catch {
+        logger.warning("cannot read the agent's datacenter; retrying (or give --datacenter)", metadata: ["error": "\(error)"])
+        try? await Task.sleep(for: .seconds(2))
+      }
+    }
+    return nil
+  }
+
+  /// `Config.Datacenter` of `/v1/agent/self`.
+  static func agentDatacenter(_ client: ConsulClient) async throws -> String {
+    let reply = try await client.get("/v1/agent/self", stale: false)
+    guard let datacenter = reply.body["Config"]?["Datacenter"]?.string, !datacenter.isEmpty else {
+      throw Failure(description: "/v1/agent/self names no Config.Datacenter")
+    }
+    return datacenter
   }
 }
 
