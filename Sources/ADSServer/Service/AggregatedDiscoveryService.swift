@@ -36,8 +36,6 @@ public struct AggregatedDiscoveryService: Envoy_Service_Discovery_V3_AggregatedD
     self.membership = membership ?? { _ in true }
   }
 
-  /// Open streams now.
-  public var openStreams: Int { admission.openStreams }
 
   public func streamAggregatedResources(
     request: StreamingServerRequest<Envoy_Service_Discovery_V3_DiscoveryRequest>,

@@ -28,7 +28,6 @@ public final class Readiness: Sendable {
 
   func listening() { state.withLock { $0.listening = true } }
   func draining() { state.withLock { $0.draining = true } }
-  public var isDraining: Bool { state.withLock { $0.draining } }
 
   /// nil when ready, else why not.
   public var notReadyReason: String? {

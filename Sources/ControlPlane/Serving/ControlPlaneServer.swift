@@ -99,7 +99,7 @@ public struct ControlPlaneServer: Service {
       host: configuration.adminHost, port: configuration.adminPort,
       routes: AdminRoutes(
         cache: cache, status: status, pipeline: pipeline, readiness: readiness, metrics: metrics,
-        openStreams: { ads.openStreams }),
+        openStreams: { ads.admission.openStreams }),
       logger: logger)
     services.append(.init(service: admin.application { [logger, configuration, onListening] port in
       logger.info("admin API listening", metadata: ["address": "\(addressText(configuration.adminHost, port))"])
