@@ -27,6 +27,42 @@ struct LambdaRegistrationTests {
     return #"{"Kind":"service-defaults","Name":"payments","Protocol":"\#(`protocol`)","Meta":{\#(pairs)}}"#
   }
 
+  func settingsEntry(_ meta: [String: String]) -> String {
+    let pairs = meta.map { "\"lambda-xds/\($0.key)\":\"\($0.value)\"" }.joined(separator: ",")
+    return #"{"Kind":"service-defaults","Name":"payments","Protocol":"http","Meta":{\#(pairs)},"#
+      + #""EnvoyExtensions":[{"Name":"builtin/aws/lambda","Arguments":{"ARN":"\#(Self.arn)"}}]}"#
+  }
+
+  @Test("production settings: Lambda-sized defaults, overrides, and bad values dropped with a warning")
+  func productionSettings() throws {
+    let defaults = try #require(try parse(settingsEntry([:]))).function.get()
+    #expect(defaults.timeoutMilliseconds == 900_000 && defaults.maxRequestBytes == 6 * 1024 * 1024)
+    #expect(defaults.signedHeaders == .hygienic && defaults.credentialsProfile == nil)
+
+    let tuned = try #require(try parse(settingsEntry([
+      "timeout": "1m30s", "max-request-bytes": "512KiB", "signed-headers": "content-type, X-Trace*",
+      "credentials-profile": "billing",
+    ])))
+    let function = try tuned.function.get()
+    #expect(function.timeoutMilliseconds == 90_000 && function.maxRequestBytes == 524_288)
+    #expect(function.signedHeaders == .only(["content-type", "x-trace*"]) && function.credentialsProfile == "billing")
+    #expect(tuned.warnings.isEmpty)
+
+    let bad = try #require(try parse(settingsEntry([
+      "timeout": "901s", "max-request-bytes": "7MiB", "signed-headers": "a b", "credentials-profile": "no/slash",
+      "timout": "3s",
+    ])))
+    let fallback = try bad.function.get()
+    #expect(fallback.timeoutMilliseconds == 900_000 && fallback.maxRequestBytes == 6 * 1024 * 1024)
+    #expect(fallback.signedHeaders == .hygienic && fallback.credentialsProfile == nil)
+    #expect(bad.warnings.count == 5)
+    #expect(bad.warnings.contains { $0.contains("did you mean lambda-xds/timeout?") })
+
+    let low = try #require(try parse(settingsEntry(["timeout": "500ms", "max-request-bytes": "1000"])))
+    #expect(try low.function.get().timeoutMilliseconds == 500)
+    #expect(low.warnings.count == 2 && low.warnings.allSatisfy { $0.contains("below") })
+  }
+
   @Test("the EnvoyExtensions form as Consul returns it (the reference example)")
   func extensionForm() throws {
     let lambda = try #require(try parse(extensionEntry(#"{"ARN":"\#(Self.arn)","PayloadPassthrough":true}"#)))

@@ -134,6 +134,58 @@ struct LambdaInvocationTests {
     #expect(events.allSatisfy { $0.signature_valid && $0.access_key_id == MeshDeployment.sidecarKey && $0.envelope }, "\(events.map { ($0.problem, $0.access_key_id, $0.envelope) })")
   }
 
+  @Test("Lambda-sized calls: 2 MB bodies, a 16 s function on both paths, hygienic signatures, then a 1 s timeout and a credentials profile")
+  func productionSettings() async throws {
+    let mesh = try await MeshDeployment.start()
+    defer { mesh.stop() }
+    try await mesh.bothLambdaPathsAnswer()
+    try await mesh.standIn.clear()
+
+    // Envoy's defaults would answer 413 (1 MiB buffer) and 504 (15 s route timeout).
+    let large = #"{"blob":""# + String(repeating: "x", count: 2_000_000) + #""}"#
+    let largeDirect = try await mesh.call("authentication", body: large, timeout: 30)
+    let largeGated = try await mesh.call("payments", body: large, timeout: 30)
+    #expect(largeDirect.status == 200 && largeGated.status == 201)
+    async let slowDirect = mesh.call("authentication", body: #"{"work":"sleep-16000ms"}"#, timeout: 40)
+    async let slowGated = mesh.call("payments", body: #"{"work":"sleep-16000ms"}"#, timeout: 40)
+    let (direct, gated) = try await (slowDirect.status, slowGated.status)
+    #expect(direct == 200 && gated == 201)
+
+    // Headers hops add are forwarded but not signed; the caller's own are.
+    let hops = [
+      "x-forwarded-for": "203.0.113.7", "x-amzn-trace-id": "Root=1-abc", "authorization": "Bearer caller",
+      "x-envoy-original-path": "/elsewhere", "x-caller": "kept",
+    ]
+    let hopDirect = try await mesh.call("authentication", headers: hops)
+    let hopGated = try await mesh.call("payments", headers: hops)
+    #expect(hopDirect.status == 200 && hopGated.status == 201)
+    let invocations = try await mesh.standIn.invocations()
+    #expect(invocations.count == 6)
+    #expect(invocations.allSatisfy { $0.signature_valid }, "\(invocations.compactMap { $0.problem })")
+    #expect(invocations.filter { $0.body_bytes >= 2_000_000 }.count == 2)
+    let hopped = invocations.suffix(2)
+    for invocation in hopped {
+      #expect(invocation.signed_headers.contains("x-caller"), "\(invocation.signed_headers)")
+      let unsigned = invocation.signed_headers.filter {
+        $0.hasPrefix("x-forwarded-") || $0.hasPrefix("x-amzn-") || $0.hasPrefix("x-envoy-") || $0 == "authorization"
+      }
+      #expect(unsigned.isEmpty, "\(invocation.arn) signed \(unsigned)")
+    }
+
+    try mesh.editCatalog { document in
+      document.entry("service-defaults", "authentication") { entry in
+        entry["Meta"] = ["lambda-xds/timeout": "1s", "lambda-xds/credentials-profile": "billing"]
+      }
+    }
+    try await eventually("the sidecar signs with profile billing", timeout: 20) {
+      try await mesh.signer(of: "authentication") == MeshDeployment.profileKey
+    }
+    let timedOut = try await mesh.call("authentication", body: #"{"work":"sleep-2500ms"}"#, timeout: 10)
+    #expect(timedOut.status == 504)
+    let gatedSigner = try await mesh.signer(of: "payments")
+    #expect(gatedSigner == MeshDeployment.gatewayKey)
+  }
+
   @Test("Consul mode: catalog and Connect CA from the Consul simulator; changes and leaf renewals reach Envoy")
   func consulMode() async throws {
     let mesh = try await MeshDeployment.start(consulMode: true)

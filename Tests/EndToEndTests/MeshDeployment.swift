@@ -11,7 +11,12 @@ import TestSupport
 final class MeshDeployment: @unchecked Sendable {
   static let sidecarKey = "AKIDSIDECAREXAMPLE"
   static let gatewayKey = "AKIDGATEWAYEXAMPLE"
-  static let secrets = [sidecarKey: "sidecar/K7MDENG+bPxRfiCYEXAMPLEKEY", gatewayKey: "gateway/K7MDENG+bPxRfiCYEXAMPLEKEY"]
+  /// The api sidecar's credentials file holds this key under profile `billing` (and A under `default`).
+  static let profileKey = "AKIDPROFILEEXAMPLE"
+  static let secrets = [
+    sidecarKey: "sidecar/K7MDENG+bPxRfiCYEXAMPLEKEY", gatewayKey: "gateway/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    profileKey: "profile/K7MDENG+bPxRfiCYEXAMPLEKEY",
+  ]
   static let trustDomain = "11111111-2222-3333-4444-555555555555.consul"
 
   let catalogFile: URL
@@ -77,6 +82,17 @@ final class MeshDeployment: @unchecked Sendable {
         return registration
       }
     }
+    let credentialsFile = directory.appendingPathComponent("aws-credentials")
+    try """
+      [default]
+      aws_access_key_id = \(sidecarKey)
+      aws_secret_access_key = \(secrets[sidecarKey]!)
+
+      [billing]
+      aws_access_key_id = \(profileKey)
+      aws_secret_access_key = \(secrets[profileKey]!)
+
+      """.write(to: credentialsFile, atomically: true, encoding: .utf8)
     let standIn = try LambdaStandIn.start(credentials: secrets)
     var consul: ConsulSimulator?
     var source = ["--catalog-file", catalogFile.path, "--data-dir", directory.appendingPathComponent("data").path]
@@ -89,7 +105,9 @@ final class MeshDeployment: @unchecked Sendable {
     let server = try await LambdaXDSProcess.serve(source + ["--lambda-endpoint", standIn.url] + serveArguments)
     let replica = replicas > 1 ? try await server.replica() : nil
     func envoy(_ name: String, _ node: String, key: String? = nil) async throws -> EnvoyProcess {
-      let credentials = key.map { ["AWS_ACCESS_KEY_ID": $0, "AWS_SECRET_ACCESS_KEY": secrets[$0]!] } ?? [:]
+      let credentials = key.map {
+        ["AWS_ACCESS_KEY_ID": $0, "AWS_SECRET_ACCESS_KEY": secrets[$0]!, "AWS_SHARED_CREDENTIALS_FILE": credentialsFile.path]
+      } ?? [:]
       var extra = sidecarDelta && node == "api-sidecar-proxy" ? ["--delta"] : []
       if let replica { extra += ["--xds-address", address(replica.xdsHost, replica.xdsPort)] }
       return try await EnvoyProcess.start(
@@ -131,17 +149,19 @@ final class MeshDeployment: @unchecked Sendable {
   }
 
   /// What the application does: a request to an upstream's local bind port.
-  func call(_ upstream: String, path: String = "/", body: String = #"{"hello":"world"}"#, method: String = "POST")
-    async throws -> (status: Int, headers: [String: String], body: String)
-  {
+  func call(
+    _ upstream: String, path: String = "/", body: String = #"{"hello":"world"}"#, method: String = "POST",
+    headers: [String: String] = [:], timeout: TimeInterval = 5
+  ) async throws -> (status: Int, headers: [String: String], body: String) {
     var request = URLRequest(url: URL(string: "http://127.0.0.1:\(ports[upstream]!)\(path)")!)
     request.httpMethod = method
     request.setValue("application/json", forHTTPHeaderField: "content-type")
     // A new connection each time: a listener update applies to new connections at once, while
     // old ones drain (see ARCHITECTURE.md).
     request.setValue("close", forHTTPHeaderField: "connection")
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     if method != "GET" { request.httpBody = Data(body.utf8) }
-    return try await HTTP.exchange(request)
+    return try await HTTP.exchange(request, timeout: timeout)
   }
 
   /// A request through an upstream to a mesh service's application: its answer, or nil when the

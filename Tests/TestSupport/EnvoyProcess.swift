@@ -190,9 +190,11 @@ public enum HTTP {
   }
 
   /// Like `send`, with the response headers (names lower-cased).
-  public static func exchange(_ request: URLRequest) async throws -> (status: Int, headers: [String: String], body: String) {
+  public static func exchange(_ request: URLRequest, timeout: TimeInterval = 5) async throws
+    -> (status: Int, headers: [String: String], body: String)
+  {
     var request = request
-    request.timeoutInterval = 5
+    request.timeoutInterval = timeout
     let (data, response) = try await URLSession.shared.data(for: request)
     let http = response as? HTTPURLResponse
     var headers: [String: String] = [:]

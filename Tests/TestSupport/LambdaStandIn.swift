@@ -1,4 +1,7 @@
 public import Foundation
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
 
 /// The Lambda stand-in (Tests/simulators/lambda_standin.py) as a child process: verifies SigV4
 /// with botocore and records every invocation.
@@ -10,7 +13,11 @@ public final class LambdaStandIn: @unchecked Sendable {
     public var problem: String?
     public var invocation_type: String?
     public var envelope: Bool
+    /// The first 4 KiB of the body.
     public var body: String
+    public var body_bytes: Int
+    /// The Authorization's SignedHeaders list.
+    public var signed_headers: [String]
   }
 
   public let port: Int
@@ -42,5 +49,12 @@ public final class LambdaStandIn: @unchecked Sendable {
   public func invocations() async throws -> [Invocation] {
     let (_, body) = try await HTTP.get("\(url)/_standin/invocations")
     return try JSONDecoder().decode([Invocation].self, from: Data(body.utf8))
+  }
+
+  /// Forgets the invocations so far.
+  public func clear() async throws {
+    var request = URLRequest(url: URL(string: "\(url)/_standin/invocations")!)
+    request.httpMethod = "DELETE"
+    _ = try await HTTP.exchange(request)
   }
 }

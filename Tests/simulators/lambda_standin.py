@@ -20,6 +20,7 @@ import os
 import re
 import signal
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -32,6 +33,15 @@ AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=(?P<akid>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request,"
     r"\s*SignedHeaders=(?P<signed>[^,]+),\s*Signature=(?P<signature>[0-9a-f]{64})$"
 )
+
+
+SLEEP = re.compile(rb"sleep-(\d{1,6})ms")
+
+
+def signed_headers(headers):
+    """The SignedHeaders list of the request's Authorization, or [] when it has none."""
+    match = AUTHORIZATION.match(headers.get("authorization", ""))
+    return match["signed"].split(";") if match else []
 
 
 class ReplaySigner(SigV4Auth):
@@ -129,7 +139,8 @@ class Handler(BaseHTTPRequestHandler):
         record = {
             "arn": arn, "access_key_id": akid, "signature_valid": problem is None, "problem": problem,
             "invocation_type": headers.get("x-amz-invocation-type"), "host": headers.get("host"),
-            "envelope": envelope is not None, "body": body.decode(errors="replace"),
+            "envelope": envelope is not None, "body": body[:4096].decode(errors="replace"),
+            "body_bytes": len(body), "signed_headers": signed_headers(headers),
         }
         with self.server.lock:
             self.server.invocations.append(record)
@@ -138,6 +149,9 @@ class Handler(BaseHTTPRequestHandler):
         result = {"invoked": arn, "signed_by": akid, "invocation_type": record["invocation_type"]}
         if envelope is not None:
             result["raw_path"] = envelope.get("raw_path")
+        pause = SLEEP.search(body)
+        if pause:
+            time.sleep(int(pause[1]) / 1000)
         if b"raise-error" in body:
             return self.reply(200, {"errorMessage": "the function failed", "errorType": "Error"},
                               {"x-amz-function-error": "Unhandled"})

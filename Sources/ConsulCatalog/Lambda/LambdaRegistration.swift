@@ -49,7 +49,7 @@ public struct LambdaRegistration: Sendable, Equatable {
         throw CatalogError(
           "service-defaults Protocol is \"\(effective.isEmpty ? "tcp (unset)" : effective)\"; a Lambda service needs \"http\"")
       }
-      return try LambdaXDSMeta.apply(entry.meta, to: fromExtension ?? fromMeta!)
+      return try LambdaXDSMeta.apply(entry.meta, to: fromExtension ?? fromMeta!, warnings: &warnings)
     })
     return LambdaRegistration(service: entry.name, source: source, function: parsed, warnings: warnings)
   }
@@ -100,24 +100,127 @@ public struct LambdaRegistration: Sendable, Equatable {
 }
 
 /// lambda-xds's own per-service settings, in service-defaults `Meta` (Consul keeps any Meta, so
-/// the same entry works in a real Consul).
+/// the same entry works in a real Consul). A bad endpoint or filter mode disables the service
+/// (it cannot be reached as meant); a bad tuning value only drops that value, with a warning.
 enum LambdaXDSMeta {
   static let endpoint = "lambda-xds/endpoint"
   static let filterMode = "lambda-xds/filter-mode"
+  static let timeout = "lambda-xds/timeout"
+  static let maxRequestBytes = "lambda-xds/max-request-bytes"
+  static let signedHeaders = "lambda-xds/signed-headers"
+  static let credentialsProfile = "lambda-xds/credentials-profile"
+  static let known = [endpoint, filterMode, timeout, maxRequestBytes, signedHeaders, credentialsProfile]
 
-  static func apply(_ meta: JSONValue, to function: LambdaFunction) throws(CatalogError) -> LambdaFunction {
+  /// Below these an override is probably a mistake (`check` warns; the value is still used).
+  static let saneMinimumTimeoutMilliseconds = 1_000
+  static let saneMinimumRequestBytes = 64 * 1024
+
+  static func apply(_ meta: JSONValue, to function: LambdaFunction, warnings: inout [String]) throws(CatalogError)
+    -> LambdaFunction
+  {
     var function = function
-    if let value = meta.object?[endpoint] {
+    let object = meta.object ?? [:]
+    for key in object.keys where key.hasPrefix("lambda-xds/") && !known.contains(key) {
+      let hint = known.min { editDistance($0, key) < editDistance($1, key) }!
+      warnings.append("unknown Meta key \(key) is ignored" + (editDistance(hint, key) <= 3 ? " (did you mean \(hint)?)" : ""))
+    }
+    if let value = object[endpoint] {
       guard let url = value.string else { throw CatalogError("Meta \(endpoint) must be a string") }
       function.endpoint = try LambdaEndpoint(url: url)
     }
-    if let value = meta.object?[filterMode] {
+    if let value = object[filterMode] {
       guard let text = value.string, let mode = LambdaFunction.FilterMode(rawValue: text.lowercased()) else {
         throw CatalogError("Meta \(filterMode) must be \"downstream\" or \"upstream\"")
       }
       function.filterMode = mode
     }
+    func setting<T>(_ key: String, _ parse: (String) -> T?, expected: String) -> T? {
+      guard let value = object[key] else { return nil }
+      guard let text = value.string, let parsed = parse(text.trimmingWhitespace) else {
+        warnings.append("Meta \(key) \(value.string.map { "\"\($0)\"" } ?? "<\(value.typeName)>") is not \(expected); ignored, using the default")
+        return nil
+      }
+      return parsed
+    }
+    let maximumSeconds = LambdaFunction.maximumTimeoutMilliseconds / 1000
+    if let milliseconds = setting(timeout, parseDurationMilliseconds, expected: "a duration of at most \(maximumSeconds)s such as 30s, 1500ms or 2m") {
+      function.timeoutMilliseconds = milliseconds
+      if milliseconds < saneMinimumTimeoutMilliseconds {
+        warnings.append("Meta \(timeout) is \(milliseconds) ms, below 1 s: most invocations will time out")
+      }
+    }
+    if let bytes = setting(maxRequestBytes, parseByteSize, expected: "a size of at most 6MiB such as 262144, 512KiB or 6MB") {
+      function.maxRequestBytes = bytes
+      if bytes < saneMinimumRequestBytes {
+        warnings.append("Meta \(maxRequestBytes) is \(bytes) bytes, below 64 KiB: ordinary requests will get 413")
+      }
+    }
+    if let headers = setting(signedHeaders, parseSignedHeaders, expected: "\"all\", \"default\" or a comma-separated list of header names (a trailing * for a prefix)") {
+      function.signedHeaders = headers
+    }
+    if let profile = setting(credentialsProfile, { isProfileName($0) ? $0 : nil }, expected: "a profile name (letters, digits, - _ . @ +, at most 64)") {
+      function.credentialsProfile = profile
+    }
     return function
+  }
+
+  /// `30s`, `1500ms`, `2m`, `1m30s` or bare seconds; positive and at most Lambda's 900 s.
+  static func parseDurationMilliseconds(_ text: String) -> Int? {
+    if let seconds = Int(text) { return (1...900).contains(seconds) ? seconds * 1000 : nil }
+    var total = 0
+    var rest = Substring(text.lowercased())
+    guard !rest.isEmpty else { return nil }
+    while !rest.isEmpty {
+      let digits = rest.prefix { $0.isASCII && $0.isNumber }
+      guard !digits.isEmpty, digits.count <= 7, let number = Int(digits) else { return nil }
+      rest = rest.dropFirst(digits.count)
+      let unit = rest.prefix { $0.isLetter }
+      rest = rest.dropFirst(unit.count)
+      switch unit {
+      case "ms": total += number
+      case "s": total += number * 1000
+      case "m": total += number * 60_000
+      default: return nil
+      }
+    }
+    return (1...LambdaFunction.maximumTimeoutMilliseconds).contains(total) ? total : nil
+  }
+
+  /// Bytes, or with a unit (`KB`/`MB` decimal, `KiB`/`MiB` binary); at most 6 MiB.
+  static func parseByteSize(_ text: String) -> Int? {
+    let digits = text.prefix { $0.isASCII && $0.isNumber }
+    guard !digits.isEmpty, digits.count <= 8, let number = Int(digits) else { return nil }
+    let units = ["": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1_000_000, "mib": 1_048_576]
+    guard let unit = units[text.dropFirst(digits.count).trimmingWhitespace.lowercased()] else { return nil }
+    let bytes = number * unit
+    return (1...LambdaFunction.maximumPayloadBytes).contains(bytes) ? bytes : nil
+  }
+
+  static func parseSignedHeaders(_ text: String) -> LambdaFunction.SignedHeaders? {
+    switch text.lowercased() {
+    case "all": return .all
+    case "default": return .hygienic
+    default:
+      let names = text.split(separator: ",").map { $0.trimmingWhitespace.lowercased() }
+      let token = Set("abcdefghijklmnopqrstuvwxyz0123456789-_.!#$%&'^`|~")
+      let valid = names.allSatisfy { name in
+        let stem = name.hasSuffix("*") ? name.dropLast() : Substring(name)
+        return !stem.isEmpty && stem.allSatisfy(token.contains)
+      }
+      return valid && !names.isEmpty ? .only(names) : nil
+    }
+  }
+
+  /// The names AWS's credentials files use in practice.
+  static func isProfileName(_ text: String) -> Bool {
+    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.@+")
+    return (1...64).contains(text.count) && text.allSatisfy(allowed.contains)
+  }
+}
+
+extension StringProtocol {
+  var trimmingWhitespace: String {
+    String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
   }
 }
 

@@ -32,6 +32,8 @@ struct GatewayListener: ResourceSpec {
         }
       ]
       $0.filterChains = try chains.map { try Self.filterChain($0, datacenter: datacenter, options: options) }
+      // The gateway buffers each call whole to sign it: room for the largest linked function's.
+      if let limit = chains.map(\.function.maxRequestBytes).max() { $0.perConnectionBufferLimitBytes = .init(UInt32(limit)) }
     })
   }
 
@@ -49,7 +51,9 @@ struct GatewayListener: ResourceSpec {
   }
 
   private static func routes(_ chain: Chain, options: TranslationOptions) throws -> RouteConfiguration {
-    var routes = ConnectionManagers.routes(name: chain.sni, virtualHost: chain.sni, cluster: chain.sni, validateClusters: true)
+    var routes = ConnectionManagers.routes(name: chain.sni, virtualHost: chain.sni, cluster: chain.sni, validateClusters: true) {
+      HTTPFilters.lambdaTimeouts(chain.function, &$0)
+    }
     var perFilter = [
       HTTPFilters.rbacName: try Google_Protobuf_Any.packing(
         Envoy_Extensions_Filters_Http_Rbac_V3_RBACPerRoute.with { $0.rbac.rules = chain.rbac })

@@ -20,7 +20,30 @@ enum HTTPFilters {
       $0.payloadPassthrough = function.payloadPassthrough
       $0.invocationMode = function.invocationMode == .asynchronous ? .asynchronous : .synchronous
       $0.hostRewrite = endpoint.authority
+      $0.credentialsProfile = function.credentialsProfile ?? ""
+      switch function.signedHeaders {
+      case .hygienic: $0.matchExcludedHeaders = unsignedHeaders
+      case .all: break
+      case .only(let names): $0.matchIncludedHeaders = names.map(headerMatcher)
+      }
     }
+  }
+
+  /// Headers hops add or rewrite after the caller (load balancers, VPC endpoints, Envoy, the
+  /// mesh's client certificate): signing them breaks the signature or signs what the caller did
+  /// not send (Envoy issue 45609).
+  static let unsignedHeaders = ["x-forwarded-*", "x-amzn-*", "x-envoy-*", "authorization", "x-forwarded-client-cert"]
+    .map(headerMatcher)
+
+  private static func headerMatcher(_ name: String) -> Envoy_Type_Matcher_V3_StringMatcher {
+    .with { if name.hasSuffix("*") { $0.prefix = String(name.dropLast()) } else { $0.exact = name } }
+  }
+
+  /// A Lambda route's timeouts: the function's (900 s unless overridden) for the whole call and
+  /// for idleness, since a synchronous invocation sends nothing until it returns.
+  static func lambdaTimeouts(_ function: LambdaFunction, _ route: inout Envoy_Config_Route_V3_RouteAction) {
+    route.timeout = .milliseconds(function.timeoutMilliseconds)
+    route.idleTimeout = .milliseconds(function.timeoutMilliseconds)
   }
 
   static func router() throws -> HTTPFilter {

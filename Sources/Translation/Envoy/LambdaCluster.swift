@@ -22,6 +22,8 @@ struct LambdaCluster: ResourceSpec {
       $0.type = endpoint.isIPAddress ? .static : .logicalDns
       $0.dnsLookupFamily = .v4Only
       $0.connectTimeout = .milliseconds(options.connectTimeoutMilliseconds)
+      // The signed request (base64 envelope included) and a synchronous answer pass whole.
+      $0.perConnectionBufferLimitBytes = .init(UInt32(function.maxRequestBytes * 4 / 3 + 64 * 1024))
       $0.loadAssignment.clusterName = name
       $0.loadAssignment.endpoints = [
         .with { $0.lbEndpoints = [.with { $0.endpoint.address = .socket(endpoint.host, endpoint.port) }] }

@@ -47,6 +47,10 @@ struct OutboundListener: ResourceSpec {
         $0.filters = [filter]
       }
     }
+    // One buffer limit per listener: the largest any direct Lambda chain on it needs.
+    if let limit = chains.compactMap(\.filter.bufferLimitBytes).max() {
+      listener.perConnectionBufferLimitBytes = .init(UInt32(limit))
+    }
     if passthrough {
       listener.defaultFilterChain.filters = [
         try NetworkFilters.tcpProxy(statPrefix: MeshNames.originalDestinationPrefix, cluster: MeshNames.originalDestination)

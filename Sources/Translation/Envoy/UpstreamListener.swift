@@ -30,11 +30,18 @@ enum UpstreamFilter: Hashable {
         statPrefix: statPrefix, protocol: "http",
         routes: .inline(
           ConnectionManagers.routes(
-            name: route, virtualHost: MeshNames.filterName(service, datacenter: environment.datacenter), cluster: cluster)),
+            name: route, virtualHost: MeshNames.filterName(service, datacenter: environment.datacenter), cluster: cluster,
+            action: { HTTPFilters.lambdaTimeouts(function, &$0) })),
         filters: try HTTPFilters.upstream(protocol: "http", before: lambda))
       manager.stripAnyHostPort = true
       return try ConnectionManagers.networkFilter(manager)
     }
+  }
+
+  /// The connection buffer a listener needs for this filter: the aws_lambda filter buffers the
+  /// whole request (and a synchronous response), and answers 413 past the listener's limit.
+  var bufferLimitBytes: Int? {
+    if case .lambda(let function, _, _) = self { function.maxRequestBytes } else { nil }
   }
 }
 
@@ -55,6 +62,7 @@ struct UpstreamListener: ResourceSpec {
         $0.address = .socket(address, port)
         $0.trafficDirection = .outbound
         $0.filterChains = [.with { $0.filters = [networkFilter] }]
+        if let limit = filter.bufferLimitBytes { $0.perConnectionBufferLimitBytes = .init(UInt32(limit)) }
       })
   }
 }
@@ -64,8 +72,13 @@ struct UpstreamListener: ResourceSpec {
 struct UpstreamRoute: ResourceSpec {
   var id: String
   var cluster: String
+  /// A Lambda service through the gateway: the sidecar's route waits as long as the gateway's.
+  var lambda: LambdaFunction? = nil
 
   func resource(in environment: TranslationEnvironment) throws -> EncodedResource {
-    try EncodedResource(ConnectionManagers.routes(name: id, virtualHost: id, cluster: cluster, validateClusters: true))
+    try EncodedResource(
+      ConnectionManagers.routes(name: id, virtualHost: id, cluster: cluster, validateClusters: true) { action in
+        if let lambda { HTTPFilters.lambdaTimeouts(lambda, &action) }
+      })
   }
 }

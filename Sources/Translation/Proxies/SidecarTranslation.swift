@@ -174,12 +174,14 @@ extension TranslationContext {
         let cluster = try shared(LambdaCluster(service: service, function: function))
         part.add(cluster)
         return .lambda(function, cluster: cluster.name, route: id)
-      case .gated(_, _, let gateways):
+      case .gated(let function, _, let gateways):
         guard sidecar.hasIdentity else {
           part.fail(service, "no mesh certificate for \(sidecar.service) yet; the upstream through the gateway needs one")
           return nil
         }
-        return try meshUpstream(service, id: id, settings: UpstreamSettings(.object(["protocol": .string("http")])), endpoints: gateways, sidecar, &part)
+        return try meshUpstream(
+          service, id: id, settings: UpstreamSettings(.object(["protocol": .string("http")])), endpoints: gateways,
+          lambda: function, sidecar, &part)
       case nil:
         guard sidecar.hasIdentity else {
           part.fail(service, "no mesh certificate for \(sidecar.service) yet; upstream not configured")
@@ -206,14 +208,14 @@ extension TranslationContext {
 
   /// A mesh cluster with its endpoints (and, for HTTP, its route).
   private func meshUpstream(
-    _ service: String, id: String, settings: UpstreamSettings, endpoints: [ServiceInstance], _ sidecar: Sidecar,
-    _ builder: inout ProxyBuilder
+    _ service: String, id: String, settings: UpstreamSettings, endpoints: [ServiceInstance], lambda: LambdaFunction? = nil,
+    _ sidecar: Sidecar, _ builder: inout ProxyBuilder
   ) throws -> UpstreamFilter {
     let cluster = try shared(MeshCluster(service: service, caller: sidecar.service, settings: settings))
     builder.add(cluster)
     builder.add(try shared(MeshEndpoints(cluster: cluster.name, endpoints: endpoints.map(MeshEndpoints.Endpoint.init))))
     guard settings.isHTTP else { return .tcp(cluster: cluster.name) }
-    builder.add(try shared(UpstreamRoute(id: id, cluster: cluster.name)))
+    builder.add(try shared(UpstreamRoute(id: id, cluster: cluster.name, lambda: lambda)))
     return .http(protocol: settings.protocol, route: id)
   }
 
