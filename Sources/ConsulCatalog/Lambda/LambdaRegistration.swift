@@ -121,8 +121,7 @@ enum LambdaXDSMeta {
     var function = function
     let object = meta.object ?? [:]
     for key in object.keys where key.hasPrefix("lambda-xds/") && !known.contains(key) {
-      let hint = known.min { editDistance($0, key) < editDistance($1, key) }!
-      warnings.append("unknown Meta key \(key) is ignored" + (editDistance(hint, key) <= 3 ? " (did you mean \(hint)?)" : ""))
+      warnings.append("unknown Meta key \(key) is ignored" + didYouMean(key, among: known))
     }
     if let value = object[endpoint] {
       guard let url = value.string else { throw CatalogError("Meta \(endpoint) must be a string") }
@@ -236,9 +235,7 @@ struct LegacyMeta {
     for (key, value) in meta.object ?? [:] where key.hasPrefix(Self.prefix) {
       let suffix = String(key.dropFirst(Self.prefix.count))
       guard Self.known.contains(suffix) else {
-        let hint = Self.known.min { editDistance($0, suffix) < editDistance($1, suffix) }!
-        warnings.append(
-          "unknown Meta key \(key)" + (editDistance(hint, suffix) <= 3 ? " (did you mean \(Self.prefix)\(hint)?)" : ""))
+        warnings.append("unknown Meta key \(key)" + didYouMean(suffix, among: Self.known, prefix: Self.prefix))
         continue
       }
       values[suffix] = value.string ?? "<\(value.typeName)>"
@@ -267,6 +264,14 @@ struct LegacyMeta {
     }
     return function
   }
+}
+
+/// ` (did you mean <prefix><closest>?)` when a known key is within 3 edits of `key`, else "".
+func didYouMean(_ key: String, among known: [String], prefix: String = "") -> String {
+  guard let hint = known.min(by: { editDistance($0, key) < editDistance($1, key) }), editDistance(hint, key) <= 3 else {
+    return ""
+  }
+  return " (did you mean \(prefix)\(hint)?)"
 }
 
 /// Levenshtein distance, for "did you mean" hints on misspelled keys.
