@@ -278,7 +278,7 @@ let package = Package(
     .testTarget(
       name: "ResourceCacheTests",
       dependencies: [
-        "ResourceCache", "EnvoyAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        "ResourceCache", "EnvoyAPI", "TestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       swiftSettings: strictSettings
     ),

@@ -180,18 +180,11 @@ struct RunCommand: AsyncParsableCommand {
       round: round, change: summary, stats: stats, expected: expected, mark: mark, complete: observed)
   }
 
+  /// Through `system(3)`: Foundation's `Process.run()` can crash on Linux (see TestSupport's
+  /// ChildProcess).
   private func runShell(_ command: String) -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    do {
-      try process.run()
-      process.waitUntilExit()
-      return process.terminationStatus
-    } catch {
-      printError("cannot run --change-command: \(error)")
-      return -1
-    }
+    let status = system(command)
+    return status & 0x7f == 0 ? (status >> 8) & 0xff : -1
   }
 }
 

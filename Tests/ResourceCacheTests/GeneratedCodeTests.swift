@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The committed Swift code in Sources/EnvoyAPI must be what scripts/generate-protos.sh makes
@@ -7,15 +8,9 @@ import Testing
 func generatedCodeMatchesProtos() throws {
   let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: "/bin/bash")
-  process.arguments = [root.appendingPathComponent("scripts/proto-stamp.sh").path]
-  let output = Pipe()
-  process.standardOutput = output
-  try process.run()
-  let current = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-  process.waitUntilExit()
-  #expect(process.terminationStatus == 0)
+  let run = try ChildRun.run("/bin/bash", [root.appendingPathComponent("scripts/proto-stamp.sh").path])
+  let current = run.stdout
+  #expect(run.status == 0)
   let recorded = try String(contentsOf: root.appendingPathComponent("proto/GENERATED.sha256"), encoding: .utf8)
   #expect(current.split(separator: "\n").count > 70)
   #expect(current == recorded, "proto/ or Sources/EnvoyAPI/Generated changed without regenerating")

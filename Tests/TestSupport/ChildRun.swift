@@ -18,24 +18,12 @@ public struct ChildRun: Sendable {
     defer { try? FileManager.default.removeItem(at: directory) }
     let out = directory.appendingPathComponent("stdout")
     let err = directory.appendingPathComponent("stderr")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
-    let outHandle = try FileHandle(forWritingTo: out)
-    let errHandle = try FileHandle(forWritingTo: err)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    process.standardOutput = outHandle
-    process.standardError = errHandle
-    try process.run()
+    let process = try ChildProcess(executable, arguments, environment: environment, stdout: .file(out.path), stderr: .file(err.path))
     try recordPID(process.processIdentifier)
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning && Date() < deadline { usleep(20_000) }
     stopChild(process)
-    try outHandle.close()
-    try errHandle.close()
-    let exited = process.terminationReason == .exit
+    let exited = process.exitedNormally
     return ChildRun(
       status: exited ? process.terminationStatus : -1,
       stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",

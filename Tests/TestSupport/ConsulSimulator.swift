@@ -6,7 +6,7 @@ public import Foundation
 /// The Consul API simulator (Tests/simulators/consul_simulator.py) run as a child process.
 public final class ConsulSimulator: @unchecked Sendable {
   public let port: Int
-  private let process: Process
+  private let process: ChildProcess
 
   /// - Parameter arguments: more simulator flags (`--tls-cert`, `--tls-key`, `--tls-client-ca`, `--unix`).
   public static func start(token: String? = nil, arguments: [String] = []) async throws -> ConsulSimulator {
@@ -15,7 +15,7 @@ public final class ConsulSimulator: @unchecked Sendable {
     return ConsulSimulator(port: port, process: process)
   }
 
-  private init(port: Int, process: Process) {
+  private init(port: Int, process: ChildProcess) {
     self.port = port
     self.process = process
   }

@@ -9,7 +9,7 @@ public final class EnvoyProcess: @unchecked Sendable {
   public let directory: URL
   public let adminHost: String
   public let adminPort: Int
-  private let process: Process
+  private let process: ChildProcess
 
   /// Starts Envoy on a bootstrap and waits until its admin endpoint answers.
   /// - Parameter namespace: run it inside this network namespace (its admin address must then be
@@ -24,25 +24,15 @@ public final class EnvoyProcess: @unchecked Sendable {
     try bootstrapJSON.write(to: bootstrap, atomically: true, encoding: .utf8)
     let adminFile = directory.appendingPathComponent("admin-address")
 
-    let process = Process()
-    // Through an exec wrapper that unblocks SIGTERM: a child of the Swift test runner inherits
-    // it blocked, and Envoy would then ignore the graceful stop (exec keeps the PID we record).
     let command = [
-      try PythonServer.interpreter(),
-      "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT]); os.execv(sys.argv[1], sys.argv[1:])",
       try envoyBinary(),
       "-c", bootstrap.path, "--admin-address-path", adminFile.path, "--disable-hot-restart",
       "--log-level", "info", "--log-path", directory.appendingPathComponent("envoy.log").path,
     ]
     let inside = namespace?.command(command) ?? command
-    process.executableURL = URL(fileURLWithPath: inside[0])
-    process.arguments = Array(inside.dropFirst())
     var env = ["HOME": directory.path, "AWS_EC2_METADATA_DISABLED": "true"]
     env.merge(environment) { $1 }
-    process.environment = env
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
+    let process = try ChildProcess(inside[0], Array(inside.dropFirst()), environment: env)
     try recordPID(process.processIdentifier)
 
     let (host, port) = try await poll("Envoy \(name) admin address", timeout: 30) { () -> (String, Int)? in
@@ -55,7 +45,7 @@ public final class EnvoyProcess: @unchecked Sendable {
     return EnvoyProcess(directory: directory, adminHost: host, adminPort: port, process: process)
   }
 
-  private init(directory: URL, adminHost: String, adminPort: Int, process: Process) {
+  private init(directory: URL, adminHost: String, adminPort: Int, process: ChildProcess) {
     self.directory = directory
     self.adminHost = adminHost
     self.adminPort = adminPort
@@ -134,13 +124,14 @@ public let testRunDirectory: URL = {
 }()
 
 /// Stops a child by PID: SIGTERM, then SIGKILL after five seconds; forgets its PID file.
-func stopChild(_ process: Process) {
-  guard process.isRunning else { return }
-  kill(process.processIdentifier, SIGTERM)
-  let deadline = Date().addingTimeInterval(5)
-  while process.isRunning && Date() < deadline { usleep(20_000) }
-  if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-  while process.isRunning { usleep(20_000) }
+func stopChild(_ process: ChildProcess) {
+  if process.isRunning {
+    kill(process.processIdentifier, SIGTERM)
+    let deadline = Date().addingTimeInterval(5)
+    while process.isRunning && Date() < deadline { usleep(20_000) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+  }
   try? FileManager.default.removeItem(
     at: testRunDirectory.appendingPathComponent("\(process.processIdentifier).pid"))
 }

@@ -21,7 +21,7 @@ public final class LambdaStandIn: @unchecked Sendable {
   }
 
   public let port: Int
-  private let process: Process
+  private let process: ChildProcess
 
   /// - Parameter credentials: access key id -> secret, the pairs whose signatures verify.
   /// - Parameter host: the address it listens on.
@@ -34,7 +34,7 @@ public final class LambdaStandIn: @unchecked Sendable {
 
   public let host: String
 
-  private init(host: String, port: Int, process: Process) {
+  private init(host: String, port: Int, process: ChildProcess) {
     self.host = host
     self.port = port
     self.process = process

@@ -10,7 +10,7 @@ public final class LambdaXDSProcess: @unchecked Sendable {
   public let xdsPort: Int
   public let adminPort: Int
   public let logFile: URL
-  private var process: Process
+  private var process: ChildProcess
   private let arguments: [String]
 
   /// `LAMBDA_XDS_BIN`, else the debug build.
@@ -50,15 +50,8 @@ public final class LambdaXDSProcess: @unchecked Sendable {
     try await Self.serve(Array(arguments.dropFirst(5)), xdsHost: xdsHost)
   }
 
-  private static func launch(_ arguments: [String], log: URL) throws -> Process {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try binary())
-    process.arguments = arguments
-    let handle = try FileHandle(forWritingTo: log)
-    handle.seekToEndOfFile()
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
+  private static func launch(_ arguments: [String], log: URL) throws -> ChildProcess {
+    let process = try ChildProcess(try binary(), arguments, stdout: .file(log.path), stderr: .file(log.path))
     try recordPID(process.processIdentifier)
     return process
   }
@@ -71,7 +64,7 @@ public final class LambdaXDSProcess: @unchecked Sendable {
     }
   }
 
-  private init(xdsHost: String, xdsPort: Int, adminPort: Int, logFile: URL, process: Process, arguments: [String]) {
+  private init(xdsHost: String, xdsPort: Int, adminPort: Int, logFile: URL, process: ChildProcess, arguments: [String]) {
     self.xdsHost = xdsHost
     self.xdsPort = xdsPort
     self.adminPort = adminPort

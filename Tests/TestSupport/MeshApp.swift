@@ -14,7 +14,7 @@ public final class MeshApp: @unchecked Sendable {
 
   public let name: String
   public let port: Int
-  private let process: Process
+  private let process: ChildProcess
 
   /// - Parameter host: the address it listens on.
   public static func start(name: String, host: String = "127.0.0.1") throws -> MeshApp {
@@ -23,7 +23,7 @@ public final class MeshApp: @unchecked Sendable {
     return MeshApp(name: name, port: port, process: process)
   }
 
-  private init(name: String, port: Int, process: Process) {
+  private init(name: String, port: Int, process: ChildProcess) {
     self.name = name
     self.port = port
     self.process = process

@@ -1,20 +1,26 @@
 public import Foundation
 
 /// Starts one of the test servers under Tests/simulators: each prints "listening PORT" first.
+/// Its output goes to a file in the test run directory, which stays readable after a failure.
 public enum PythonServer {
-  static func start(script: String, arguments: [String]) throws -> (Process, Int) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try interpreter())
-    process.arguments = [EnvoyProcess.projectRoot.appendingPathComponent(script).path, "--port", "0"] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
+  static func start(script: String, arguments: [String]) throws -> (ChildProcess, Int) {
+    let name = URL(fileURLWithPath: script).deletingPathExtension().lastPathComponent
+    let output = testRunDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8)).log")
+    FileManager.default.createFile(atPath: output.path, contents: nil)
+    let process = try ChildProcess(
+      try interpreter(), [EnvoyProcess.projectRoot.appendingPathComponent(script).path, "--port", "0"] + arguments,
+      stdout: .file(output.path), stderr: .file(output.path))
     try recordPID(process.processIdentifier)
-    let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-    guard let port = line.split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
+    let deadline = Date().addingTimeInterval(30)
+    var line = ""
+    while process.isRunning && Date() < deadline {
+      line = ((try? String(contentsOf: output, encoding: .utf8)) ?? "").split(separator: "\n").first.map(String.init) ?? ""
+      if line.hasPrefix("listening ") { break }
+      usleep(10_000)
+    }
+    guard line.hasPrefix("listening "), let port = Int(line.dropFirst("listening ".count)) else {
       stopChild(process)
-      throw EnvoyError("\(script) did not start: \(line)")
+      throw EnvoyError("\(script) did not start: \((try? String(contentsOf: output, encoding: .utf8)) ?? "")")
     }
     return (process, port)
   }
@@ -24,15 +30,8 @@ public enum PythonServer {
   public static func interpreter() throws -> String {
     let venv = EnvoyProcess.projectRoot.appendingPathComponent(".venv/bin/python3").path
     if FileManager.default.isExecutableFile(atPath: venv) { return venv }
-    let probe = Process()
-    probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    probe.arguments = ["python3", "-c", "import sys; print(sys.executable)"]
-    let output = Pipe()
-    probe.standardOutput = output
-    try probe.run()
-    probe.waitUntilExit()
-    let path = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      .trimmingCharacters(in: .whitespacesAndNewlines)
+    let path = try ChildRun.run("/usr/bin/env", ["python3", "-c", "import sys; print(sys.executable)"])
+      .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !path.isEmpty else { throw EnvoyError("python3 not found") }
     return path
   }
