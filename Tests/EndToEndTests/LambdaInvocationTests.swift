@@ -93,6 +93,39 @@ struct LambdaInvocationTests {
     #expect(try await mesh.call("payments", path: "/charge").status == 201)
   }
 
+  @Test("intentions on the direct path: the caller's own sidecar answers 403 (L4, then L7) and Lambda is never invoked")
+  func directIntentions() async throws {
+    let mesh = try await MeshDeployment.start()
+    defer { mesh.stop() }
+    try await eventually("authentication reachable", timeout: 30) { try await mesh.call("authentication").status == 200 }
+    func invocations() async throws -> Int {
+      try await mesh.standIn.invocations().filter { $0.arn.hasSuffix(":authentication") }.count
+    }
+    try mesh.editCatalog { document in
+      document.entry("service-intentions", "authentication") { $0["Sources"] = [["Name": "api", "Action": "deny"]] }
+    }
+    try await eventually("authentication denied at the caller", timeout: 20) { try await mesh.call("authentication").status == 403 }
+    let before = try await invocations()
+    #expect(try await mesh.call("authentication", path: "/login").status == 403)
+    #expect(try await invocations() == before, "a denied call reached Lambda")
+
+    // L7: api may call it except under /admin, where only GET /admin/health passes (the first
+    // matching permission decides; a request none matches gets the default, allow).
+    try mesh.editCatalog { document in
+      document.entry("service-intentions", "authentication") {
+        $0["Sources"] = [["Name": "api", "Permissions": [
+          ["Action": "allow", "HTTP": ["PathExact": "/admin/health", "Methods": ["GET"]]],
+          ["Action": "deny", "HTTP": ["PathPrefix": "/admin"]],
+        ]]]
+      }
+    }
+    try await eventually("the L7 intention in effect", timeout: 20) { try await mesh.call("authentication", path: "/login").status == 200 }
+    #expect(try await mesh.call("authentication", path: "/admin/health", method: "GET").status == 200)
+    #expect(try await mesh.call("authentication", path: "/admin/health").status == 403, "a POST passed a GET-only permission")
+    #expect(try await mesh.call("authentication", path: "/admin/users", method: "GET").status == 403)
+    #expect(try await invocations() == before + 2)
+  }
+
   @Test("an invalid ARN disables that service only; check reports it")
   func invalidARN() async throws {
     let mesh = try await MeshDeployment.start()

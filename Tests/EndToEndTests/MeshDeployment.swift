@@ -204,14 +204,12 @@ final class MeshDeployment: @unchecked Sendable {
       set { raw["config_entries"] = newValue }
     }
 
-    /// Changes the config entry of a kind and name.
+    /// Changes the config entry of a kind and name, made empty first when there is none.
     mutating func entry(_ kind: String, _ name: String, _ change: (inout [String: Any]) -> Void) {
-      configEntries = configEntries.map { entry in
-        guard entry["Kind"] as? String == kind, entry["Name"] as? String == name else { return entry }
-        var entry = entry
-        change(&entry)
-        return entry
-      }
+      let index = configEntries.firstIndex { $0["Kind"] as? String == kind && $0["Name"] as? String == name }
+      var entry = index.map { configEntries[$0] } ?? ["Kind": kind, "Name": name]
+      change(&entry)
+      if let index { configEntries[index] = entry } else { configEntries.append(entry) }
     }
 
     /// Changes the registration of a service id.

@@ -23,7 +23,7 @@ struct GoldenCase: Sendable, CustomStringConvertible {
 
   static let all: [GoldenCase] = {
     var cases = [
-      "direct", "gated", "opposite", "invalid", "overrides", "intentions", "unhealthy-gateway",
+      "direct", "direct-intentions", "gated", "opposite", "invalid", "overrides", "intentions", "unhealthy-gateway",
       "mesh-inbound", "mesh-upstreams", "mesh-tproxy", "mesh-expose", "mesh-bad-input",
     ].map { fixture($0) }
     var noCertificates = fixture("gated", withCertificates: false)
@@ -33,6 +33,10 @@ struct GoldenCase: Sendable, CustomStringConvertible {
     defaultDeny.name = "intentions-default-deny"
     defaultDeny.options.defaultIntentionPolicy = .deny
     cases.append(defaultDeny)
+    var directDefaultDeny = fixture("direct-intentions")
+    directDefaultDeny.name = "direct-intentions-default-deny"
+    directDefaultDeny.options.defaultIntentionPolicy = .deny
+    cases.append(directDefaultDeny)
     var tproxyDefaultDeny = fixture("mesh-tproxy")
     tproxyDefaultDeny.name = "mesh-tproxy-default-deny"
     tproxyDefaultDeny.options.defaultIntentionPolicy = .deny

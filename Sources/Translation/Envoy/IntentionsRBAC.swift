@@ -56,6 +56,31 @@ enum IntentionsRBAC {
     }
   }
 
+  /// The intentions for one caller known at translation time, for an HTTP RBAC filter on that
+  /// caller's own outbound side (the direct Lambda path, where no certificate reaches a filter of
+  /// the destination's): the caller's named intention, else the `*` one, as ``rules(_:trustDomain:defaultPolicy:http:)``
+  /// ranks them, with "any" as the principal. nil when every request gets the default allow.
+  static func rules(
+    forCaller caller: String, _ intentions: ServiceIntentions?, defaultPolicy: TranslationOptions.IntentionPolicy
+  ) -> RBACRules? {
+    let defaultAllows = defaultPolicy == .allow
+    let source = intentions?.source(named: caller) ?? intentions?.source(named: "*")
+    var permissions: [Permission] = []
+    if let source {
+      permissions = source.isL4
+        ? (source.rules[0].allow == defaultAllows ? [] : [.with { $0.any = true }])
+        : layer7Permissions(source.rules, defaultAllows: defaultAllows)
+    }
+    if permissions.isEmpty { return defaultAllows ? nil : GatewayListener.denyAll }
+    return RBACRules.with {
+      $0.action = defaultAllows ? .deny : .allow
+      $0.policies[source?.isL4 == true ? layer4Policy : layer7Policy(0)] = .with {
+        $0.permissions = permissions
+        $0.principals = [.with { $0.any = true }]
+      }
+    }
+  }
+
   /// The permissions of one source that differ from the default, each excluding what an earlier
   /// permission with the default action already decided.
   private static func layer7Permissions(_ rules: [IntentionRule], defaultAllows: Bool) -> [Permission] {

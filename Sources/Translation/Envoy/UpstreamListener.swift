@@ -11,8 +11,9 @@ enum UpstreamFilter: Hashable {
   /// A connection manager whose route arrives over RDS under `route` (the upstream's id).
   case http(protocol: String, route: String)
   /// Direct Lambda: `aws_lambda` before the router (downstream mode), the route inline as in
-  /// Consul, `strip_any_host_port` because a port in Host would break the signature.
-  case lambda(LambdaFunction, cluster: String, route: String)
+  /// Consul, `strip_any_host_port` because a port in Host would break the signature. `intentions`
+  /// (nil: none to enforce) is HTTP RBAC for this caller, first, so a denied request is never signed.
+  case lambda(LambdaFunction, cluster: String, route: String, intentions: RBACRules?)
 
   func networkFilter(service: String, environment: TranslationEnvironment) throws -> NetworkFilter {
     let statPrefix = MeshNames.statPrefix(service, datacenter: environment.datacenter)
@@ -23,7 +24,8 @@ enum UpstreamFilter: Hashable {
       return try ConnectionManagers.networkFilter(
         ConnectionManagers.manager(
           statPrefix: statPrefix, protocol: proto, routes: .rds(route), filters: try HTTPFilters.upstream(protocol: proto)))
-    case .lambda(let function, let cluster, let route):
+    case .lambda(let function, let cluster, let route, let intentions):
+      let rbac = try intentions.map { [try HTTPFilters.rbac($0)] } ?? []
       let lambda = function.filterMode == .downstream
         ? [try HTTPFilters.lambda(function, endpoint: environment.options.endpoint(for: function))] : []
       var manager = ConnectionManagers.manager(
@@ -32,7 +34,7 @@ enum UpstreamFilter: Hashable {
           ConnectionManagers.routes(
             name: route, virtualHost: MeshNames.filterName(service, datacenter: environment.datacenter), cluster: cluster,
             action: { HTTPFilters.lambdaTimeouts(function, &$0) })),
-        filters: try HTTPFilters.upstream(protocol: "http", before: lambda))
+        filters: try HTTPFilters.upstream(protocol: "http", before: rbac + lambda))
       manager.stripAnyHostPort = true
       return try ConnectionManagers.networkFilter(manager)
     }
@@ -41,7 +43,7 @@ enum UpstreamFilter: Hashable {
   /// The connection buffer a listener needs for this filter: the aws_lambda filter buffers the
   /// whole request (and a synchronous response), and answers 413 past the listener's limit.
   var bufferLimitBytes: Int? {
-    if case .lambda(let function, _, _) = self { function.maxRequestBytes } else { nil }
+    if case .lambda(let function, _, _, _) = self { function.maxRequestBytes } else { nil }
   }
 }
 

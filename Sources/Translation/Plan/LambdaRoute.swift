@@ -68,11 +68,8 @@ public struct LambdaRoutingPlan: Sendable, Equatable {
         findings.append(
           .warning(
             service,
-            "linked to terminating gateway \(gateways.joined(separator: ", ")) but no instance is healthy with an address and port; callers invoke it directly from their sidecars, where intentions are not enforced"
+            "linked to terminating gateway \(gateways.joined(separator: ", ")) but no instance is healthy with an address and port; callers invoke it directly from their sidecars, which enforce its intentions themselves"
           ))
-      }
-      if catalog.intentions[service] != nil {
-        findings.append(.warning(service, "has service-intentions, but direct calls from sidecars cannot enforce them; link it to a terminating gateway"))
       }
       routes[service] = .direct(function)
     } else if catalog.trustDomain == nil {

@@ -173,7 +173,10 @@ extension TranslationContext {
       case .direct(let function):
         let cluster = try shared(LambdaCluster(service: service, function: function))
         part.add(cluster)
-        return .lambda(function, cluster: cluster.name, route: id)
+        let intentions = catalog.effectiveIntentions(for: service)
+        return .lambda(
+          function, cluster: cluster.name, route: id,
+          intentions: IntentionsRBAC.rules(forCaller: sidecar.service, intentions, defaultPolicy: intentionPolicy))
       case .gated(let function, _, let gateways):
         guard sidecar.hasIdentity else {
           part.fail(service, "no mesh certificate for \(sidecar.service) yet; the upstream through the gateway needs one")

@@ -8,7 +8,7 @@ struct Check: AsyncParsableCommand {
     discussion: """
       Lambda services: invalid ARNs, a region that contradicts the ARN, misspelled legacy Meta
       keys, unknown invocation modes, Protocol other than http, gateways linked without a healthy
-      instance, intentions that direct calls cannot enforce. Sidecars: registrations without a
+      instance. Sidecars: registrations without a
       port or with an unreadable LocalServicePort, upstreams whose destination has no (healthy)
       instance, two upstreams on one port, a protocol conflict between caller and destination,
       services reachable in transparent-proxy mode without a virtual IP, unreadable Config values.
