@@ -10,6 +10,9 @@ public struct ProxyTranslation: Sendable {
   /// proxy keeps its previous configuration.
   public let snapshot: Snapshot?
   public let findings: [Finding]
+  /// The Lambda ARNs (qualifiers included) whose Invoke requests this proxy signs: what its AWS
+  /// identity needs `lambda:InvokeFunction` on.
+  public let signedFunctions: [String]
 }
 
 /// The whole catalog translated: the routing plan and every proxy's configuration.

@@ -160,7 +160,8 @@ final class TranslationContext {
     } catch {
       findings.append(.error(proxy.id, "internal error, keeping the previous configuration: \(error)"))
     }
-    return (ProxyTranslation(nodeID: proxy.id, kind: proxy.kind, snapshot: snapshot, findings: findings), reads, specs)
+    return (ProxyTranslation(
+        nodeID: proxy.id, kind: proxy.kind, snapshot: snapshot, findings: findings, signedFunctions: builder.signs.sorted()), reads, specs)
   }
 
   /// The encoded resource for a spec: from this translation, else the memo, else built now.
@@ -190,6 +191,8 @@ final class TranslationContext {
 struct ProxyBuilder {
   var resources: [ResourceKey: EncodedResource] = [:]
   var findings: [Finding] = []
+  /// The Lambda ARNs (qualifier included) this proxy signs Invoke requests for.
+  var signs: Set<String> = []
 
   /// Two different resources under one name would be a NACK; the first is kept, with a finding.
   mutating func add(_ resource: EncodedResource) {
@@ -213,6 +216,7 @@ struct ProxyBuilder {
       let result = try body(&part)
       for resource in part.resources.values { add(resource) }
       findings += part.findings
+      signs.formUnion(part.signs)
       return result
     } catch {
       findings += part.findings

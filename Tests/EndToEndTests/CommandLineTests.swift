@@ -73,6 +73,35 @@ struct CommandLineTests {
     }
   }
 
+  @Test("check --iam: each signing proxy's policy; linking a service to the gateway moves its ARN there")
+  func iamPolicies() throws {
+    func policies(_ catalog: String) throws -> [String: [String]] {
+      let run = try LambdaXDSProcess.run(["check", "--iam", "--catalog-file", catalog])
+      #expect(run.status == 0, "\(run.stderr)")
+      let document = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: [String: Any]])
+      return try document.mapValues { policy in
+        #expect(policy["Version"] as? String == "2012-10-17")
+        let statements = try #require(policy["Statement"] as? [[String: Any]])
+        #expect(statements.count == 1 && statements[0]["Effect"] as? String == "Allow")
+        #expect(statements[0]["Action"] as? [String] == ["lambda:InvokeFunction"])
+        return try #require(statements[0]["Resource"] as? [String])
+      }
+    }
+    let authentication = "arn:aws:lambda:us-east-1:123456789012:function:authentication"
+    let payments = "arn:aws:lambda:us-west-2:123456789012:function:payments"
+    #expect(try policies(Self.example) == ["api-sidecar-proxy": [authentication], "terminating-gateway": [payments]])
+
+    var document = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.example))) as? [String: Any])
+    var entries = try #require(document["config_entries"] as? [[String: Any]])
+    let gateway = try #require(entries.firstIndex { $0["Kind"] as? String == "terminating-gateway" })
+    entries[gateway]["Services"] = [["Name": "payments"], ["Name": "authentication"]]
+    document["config_entries"] = entries
+    let linked = testRunDirectory.appendingPathComponent("iam-linked-\(UUID().uuidString.prefix(8)).json")
+    try JSONSerialization.data(withJSONObject: document).write(to: linked)
+    #expect(try policies(linked.path) == ["terminating-gateway": [authentication, payments]])
+  }
+
   @Test("dump shows what each running Envoy holds: the same resources, and for delta the same versions")
   func dumpMatchesEnvoy() async throws {
     let mesh = try await MeshDeployment.start(sidecarDelta: true)

@@ -42,6 +42,7 @@ extension TranslationContext {
           function: function,
           rbac: IntentionsRBAC.rules(intentions, trustDomain: trustDomain, defaultPolicy: intentionPolicy, http: true))
         part.add(try shared(GatewayListener.Routes(chain: chain)))
+        part.signs.insert(function.arn.description)
         return chain
       }
       if let chain { chains.append(chain) }

@@ -173,6 +173,7 @@ extension TranslationContext {
       case .direct(let function):
         let cluster = try shared(LambdaCluster(service: service, function: function))
         part.add(cluster)
+        part.signs.insert(function.arn.description)
         let intentions = catalog.effectiveIntentions(for: service)
         return .lambda(
           function, cluster: cluster.name, route: id,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConsulCatalog
+import Foundation
 import Translation
 
 struct Check: AsyncParsableCommand {
@@ -13,8 +14,13 @@ struct Check: AsyncParsableCommand {
       instance, two upstreams on one port, a protocol conflict between caller and destination,
       services reachable in transparent-proxy mode without a virtual IP, unreadable Config values.
 
+      With --iam it prints instead, as JSON keyed by node id, the IAM policy document each signing
+      proxy needs under the current routing plan (lambda:InvokeFunction on exactly the ARNs it
+      signs for); the findings go to standard error.
+
       Examples:
         lambda-xds check --catalog-file envoy-configs/catalog.json
+        lambda-xds check --iam | jq '."terminating-gateway"' 
         CONSUL_HTTP_ADDR=127.0.0.1:8500 lambda-xds check
       """)
 
@@ -23,10 +29,21 @@ struct Check: AsyncParsableCommand {
   @OptionGroup var translation: TranslationFlags
   @OptionGroup var logging: LoggingOptions
 
+  @Flag(help: "Print the IAM policy each signing proxy needs, as JSON by node id (findings to standard error).")
+  var iam = false
+
   func run() async throws {
     let (catalog, mesh) = try await certificates.readCatalog(source, logger: logging.makeLogger())
     let result = Translator(options: try translation.options()).translate(catalog, certificates: mesh)
     let lines = result.report
+    if iam {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+      print(String(decoding: try encoder.encode(IAMPolicy.byProxy(result)), as: UTF8.self))
+      for line in lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+      if result.hasErrors { throw ExitCode.failure }
+      return
+    }
     let valid = result.plan.routes.values.filter { $0.function != nil }.count
     let sidecars = result.proxies.values.filter { $0.kind == .connectProxy }.count
     print(
