@@ -204,6 +204,45 @@ public nonisolated struct Envoy_Config_Route_V3_RouteMatch: Sendable {
   fileprivate var _caseSensitive: SwiftProtobuf.Google_Protobuf_BoolValue? = nil
 }
 
+/// Splits a route's requests between clusters by weight (a service-splitter). Each weight may
+/// carry its own per-filter configuration, such as a Lambda function's aws_lambda settings.
+public nonisolated struct Envoy_Config_Route_V3_WeightedCluster: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var clusters: [Envoy_Config_Route_V3_WeightedCluster.ClusterWeight] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated struct ClusterWeight: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var name: String = String()
+
+    public var weight: SwiftProtobuf.Google_Protobuf_UInt32Value {
+      get {_weight ?? SwiftProtobuf.Google_Protobuf_UInt32Value()}
+      set {_weight = newValue}
+    }
+    /// Returns true if `weight` has been explicitly set.
+    public var hasWeight: Bool {self._weight != nil}
+    /// Clears the value of `weight`. Subsequent reads from it will return its default value.
+    public mutating func clearWeight() {self._weight = nil}
+
+    public var typedPerFilterConfig: Dictionary<String,SwiftProtobuf.Google_Protobuf_Any> = [:]
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _weight: SwiftProtobuf.Google_Protobuf_UInt32Value? = nil
+  }
+
+  public init() {}
+}
+
 public nonisolated struct Envoy_Config_Route_V3_RouteAction: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -225,6 +264,14 @@ public nonisolated struct Envoy_Config_Route_V3_RouteAction: Sendable {
       return String()
     }
     set {clusterSpecifier = .clusterHeader(newValue)}
+  }
+
+  public var weightedClusters: Envoy_Config_Route_V3_WeightedCluster {
+    get {
+      if case .weightedClusters(let v)? = clusterSpecifier {return v}
+      return Envoy_Config_Route_V3_WeightedCluster()
+    }
+    set {clusterSpecifier = .weightedClusters(newValue)}
   }
 
   public var clusterNotFoundResponseCode: Envoy_Config_Route_V3_RouteAction.ClusterNotFoundResponseCode = .serviceUnavailable
@@ -281,6 +328,7 @@ public nonisolated struct Envoy_Config_Route_V3_RouteAction: Sendable {
   public nonisolated enum OneOf_ClusterSpecifier: Equatable, Sendable {
     case cluster(String)
     case clusterHeader(String)
+    case weightedClusters(Envoy_Config_Route_V3_WeightedCluster)
 
   }
 
@@ -773,9 +821,83 @@ nonisolated extension Envoy_Config_Route_V3_RouteMatch: SwiftProtobuf.Message, S
   }
 }
 
+nonisolated extension Envoy_Config_Route_V3_WeightedCluster: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WeightedCluster"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}clusters\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.clusters) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.clusters.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.clusters, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Route_V3_WeightedCluster, rhs: Envoy_Config_Route_V3_WeightedCluster) -> Bool {
+    if lhs.clusters != rhs.clusters {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Config_Route_V3_WeightedCluster.ClusterWeight: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Envoy_Config_Route_V3_WeightedCluster.protoMessageName + ".ClusterWeight"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}weight\0\u{4}\u{8}typed_per_filter_config\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._weight) }()
+      case 10: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.Google_Protobuf_Any>.self, value: &self.typedPerFilterConfig) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try { if let v = self._weight {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.typedPerFilterConfig.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.Google_Protobuf_Any>.self, value: self.typedPerFilterConfig, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Route_V3_WeightedCluster.ClusterWeight, rhs: Envoy_Config_Route_V3_WeightedCluster.ClusterWeight) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs._weight != rhs._weight {return false}
+    if lhs.typedPerFilterConfig != rhs.typedPerFilterConfig {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RouteAction"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cluster\0\u{3}cluster_header\0\u{4}\u{3}prefix_rewrite\0\u{3}host_rewrite_literal\0\u{3}auto_host_rewrite\0\u{1}timeout\0\u{4}\u{c}cluster_not_found_response_code\0\u{4}\u{4}idle_timeout\0\u{4}\u{5}host_rewrite_header\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cluster\0\u{3}cluster_header\0\u{3}weighted_clusters\0\u{4}\u{2}prefix_rewrite\0\u{3}host_rewrite_literal\0\u{3}auto_host_rewrite\0\u{1}timeout\0\u{4}\u{c}cluster_not_found_response_code\0\u{4}\u{4}idle_timeout\0\u{4}\u{5}host_rewrite_header\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -797,6 +919,19 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
         if let v = v {
           if self.clusterSpecifier != nil {try decoder.handleConflictingOneOf()}
           self.clusterSpecifier = .clusterHeader(v)
+        }
+      }()
+      case 3: try {
+        var v: Envoy_Config_Route_V3_WeightedCluster?
+        var hadOneofValue = false
+        if let current = self.clusterSpecifier {
+          hadOneofValue = true
+          if case .weightedClusters(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.clusterSpecifier = .weightedClusters(v)
         }
       }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.prefixRewrite) }()
@@ -850,6 +985,10 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
     case .clusterHeader?: try {
       guard case .clusterHeader(let v)? = self.clusterSpecifier else { preconditionFailure() }
       try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    }()
+    case .weightedClusters?: try {
+      guard case .weightedClusters(let v)? = self.clusterSpecifier else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     }()
     case nil: break
     }
