@@ -37,25 +37,26 @@ struct LambdaRegistrationTests {
   func productionSettings() throws {
     let defaults = try #require(try parse(settingsEntry([:]))).function.get()
     #expect(defaults.timeoutMilliseconds == 900_000 && defaults.maxRequestBytes == 6 * 1024 * 1024)
-    #expect(defaults.signedHeaders == .hygienic && defaults.credentialsProfile == nil)
+    #expect(defaults.signedHeaders == .hygienic && defaults.credentialsProfile == nil && defaults.functionErrorStatus == nil)
 
     let tuned = try #require(try parse(settingsEntry([
       "timeout": "1m30s", "max-request-bytes": "512KiB", "signed-headers": "content-type, X-Trace*",
-      "credentials-profile": "billing",
+      "credentials-profile": "billing", "function-error-status": "502",
     ])))
     let function = try tuned.function.get()
     #expect(function.timeoutMilliseconds == 90_000 && function.maxRequestBytes == 524_288)
     #expect(function.signedHeaders == .only(["content-type", "x-trace*"]) && function.credentialsProfile == "billing")
+    #expect(function.functionErrorStatus == 502)
     #expect(tuned.warnings.isEmpty)
 
     let bad = try #require(try parse(settingsEntry([
       "timeout": "901s", "max-request-bytes": "7MiB", "signed-headers": "a b", "credentials-profile": "no/slash",
-      "timout": "3s",
+      "timout": "3s", "function-error-status": "200",
     ])))
     let fallback = try bad.function.get()
     #expect(fallback.timeoutMilliseconds == 900_000 && fallback.maxRequestBytes == 6 * 1024 * 1024)
-    #expect(fallback.signedHeaders == .hygienic && fallback.credentialsProfile == nil)
-    #expect(bad.warnings.count == 5)
+    #expect(fallback.signedHeaders == .hygienic && fallback.credentialsProfile == nil && fallback.functionErrorStatus == nil)
+    #expect(bad.warnings.count == 6)
     #expect(bad.warnings.contains { $0.contains("did you mean lambda-xds/timeout?") })
 
     let low = try #require(try parse(settingsEntry(["timeout": "500ms", "max-request-bytes": "1000"])))

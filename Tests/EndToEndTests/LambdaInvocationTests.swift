@@ -126,6 +126,37 @@ struct LambdaInvocationTests {
     #expect(try await invocations() == before + 2)
   }
 
+  @Test("function-error-status: a function error reaches the caller as 502 with X-Amz-Function-Error on both paths")
+  func functionErrors() async throws {
+    let mesh = try await MeshDeployment.start()
+    defer { mesh.stop() }
+    try await mesh.bothLambdaPathsAnswer()
+    for service in ["authentication", "payments"] {
+      #expect(try await mesh.call(service, body: #"{"action":"raise-error"}"#).status == 200, "off by default, as Consul")
+    }
+    try mesh.editCatalog { document in
+      for service in ["authentication", "payments"] {
+        document.entry("service-defaults", service) {
+          var meta = $0["Meta"] as? [String: Any] ?? [:]
+          meta["lambda-xds/function-error-status"] = "502"
+          $0["Meta"] = meta
+        }
+      }
+    }
+    for service in ["authentication", "payments"] {
+      let failed = try await poll("\(service)'s function error as 502", timeout: 20) {
+        () -> (status: Int, headers: [String: String], body: String)? in
+        let response = try await mesh.call(service, body: #"{"action":"raise-error"}"#)
+        return response.status == 502 ? response : nil
+      }
+      #expect(failed.headers["x-amz-function-error"] == "Unhandled", "\(service): \(failed.headers)")
+      let body = try JSONSerialization.jsonObject(with: Data(failed.body.utf8)) as? [String: Any]
+      #expect(body?["functionError"] as? String == "Unhandled" && body?["requestId"] as? String == "standin-request", "\(failed.body)")
+    }
+    #expect(try await mesh.call("authentication").status == 200)
+    #expect(try await mesh.call("payments").status == 201, "a successful call is untouched")
+  }
+
   @Test("an invalid ARN disables that service only; check reports it")
   func invalidARN() async throws {
     let mesh = try await MeshDeployment.start()

@@ -31,6 +31,9 @@ public struct LambdaFunction: Sendable, Hashable {
   /// A profile of the signing proxy's AWS credentials file (Meta `lambda-xds/credentials-profile`);
   /// nil means the proxy's default credential chain.
   public var credentialsProfile: String?
+  /// The status a function error (Lambda's 200 with `X-Amz-Function-Error`) reaches the caller
+  /// with (Meta `lambda-xds/function-error-status`, 400-599); nil passes it through as 200, as Consul.
+  public var functionErrorStatus: Int?
 
   public static let maximumTimeoutMilliseconds = 900_000
   public static let maximumPayloadBytes = 6 * 1024 * 1024

@@ -109,7 +109,8 @@ enum LambdaXDSMeta {
   static let maxRequestBytes = "lambda-xds/max-request-bytes"
   static let signedHeaders = "lambda-xds/signed-headers"
   static let credentialsProfile = "lambda-xds/credentials-profile"
-  static let known = [endpoint, filterMode, timeout, maxRequestBytes, signedHeaders, credentialsProfile]
+  static let functionErrorStatus = "lambda-xds/function-error-status"
+  static let known = [endpoint, filterMode, timeout, maxRequestBytes, signedHeaders, credentialsProfile, functionErrorStatus]
 
   /// Below these an override is probably a mistake (`check` warns; the value is still used).
   static let saneMinimumTimeoutMilliseconds = 1_000
@@ -159,6 +160,9 @@ enum LambdaXDSMeta {
     }
     if let profile = setting(credentialsProfile, { isProfileName($0) ? $0 : nil }, expected: "a profile name (letters, digits, - _ . @ +, at most 64)") {
       function.credentialsProfile = profile
+    }
+    if let status = setting(functionErrorStatus, { Int($0).flatMap { (400...599).contains($0) ? $0 : nil } }, expected: "an HTTP status from 400 to 599 such as 502") {
+      function.functionErrorStatus = status
     }
     return function
   }

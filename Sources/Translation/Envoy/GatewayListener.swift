@@ -75,10 +75,12 @@ struct GatewayListener: ResourceSpec {
   private static func filterChain(_ chain: Chain, datacenter: String, options: TranslationOptions) throws
     -> FilterChain
   {
-    var filters = [try HTTPFilters.rbac(denyAll), try HTTPFilters.router()]
+    var filters = [try HTTPFilters.rbac(denyAll)]
+    if let errors = try HTTPFilters.functionErrors(chain.function) { filters.append(errors) }
     if chain.function.filterMode == .downstream {
-      filters.insert(try HTTPFilters.lambda(chain.function, endpoint: options.endpoint(for: chain.function)), at: 1)
+      filters.append(try HTTPFilters.lambda(chain.function, endpoint: options.endpoint(for: chain.function)))
     }
+    filters.append(try HTTPFilters.router())
     var manager = HTTPConnectionManager.with {
       $0.statPrefix = MeshNames.statPrefix(chain.service, datacenter: datacenter)
       $0.rds.configSource = .ads

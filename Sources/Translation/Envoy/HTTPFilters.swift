@@ -46,6 +46,60 @@ enum HTTPFilters {
     route.idleTimeout = .milliseconds(function.timeoutMilliseconds)
   }
 
+  static let customResponseName = "envoy.filters.http.custom_response"
+
+  /// Lambda answers a function error with 200 and `X-Amz-Function-Error`; with the service's
+  /// `functionErrorStatus` set, `custom_response` (listed before `aws_lambda`, so it sees the
+  /// response after it) answers that status instead, keeps the header, and, since Envoy 1.40's
+  /// local reply cannot carry the upstream body, says in a JSON body which error and request it was.
+  static func functionErrors(_ function: LambdaFunction) throws -> HTTPFilter? {
+    guard let status = function.functionErrorStatus else { return nil }
+    typealias FieldMatcher = Xds_Type_Matcher_V3_Matcher.MatcherList.FieldMatcher
+    let input = try Google_Protobuf_Any.packing(
+      Envoy_Type_Matcher_V3_HttpResponseHeaderMatchInput.with { $0.headerName = "x-amz-function-error" })
+    func matcher(_ value: Xds_Type_Matcher_V3_StringMatcher, reporting kind: String) throws -> FieldMatcher {
+      let policy = Envoy_Extensions_Http_CustomResponse_LocalResponsePolicy_V3_LocalResponsePolicy.with {
+        $0.statusCode = .init(UInt32(status))
+        $0.bodyFormat.contentType = "application/json"
+        $0.bodyFormat.jsonFormat = Google_Protobuf_Struct(fields: [
+          "message": .init(stringValue: "the Lambda function returned an error"),
+          "functionError": .init(stringValue: "%RESP(x-amz-function-error)%"),
+          "requestId": .init(stringValue: "%RESP(x-amzn-requestid)%"),
+        ])
+        // The local reply's own headers: `%RESP(...)%` would read those, so the value is spelled out.
+        $0.responseHeadersToAdd = [
+          .with {
+            $0.header = .with {
+              $0.key = "x-amz-function-error"
+              $0.value = kind
+            }
+            $0.appendAction = .overwriteIfExistsOrAdd
+          }
+        ]
+      }
+      let action = try Google_Protobuf_Any.packing(policy)
+      return .with {
+        $0.predicate.singlePredicate.input = .with {
+          $0.name = "x-amz-function-error"
+          $0.typedConfig = input
+        }
+        $0.predicate.singlePredicate.valueMatch = value
+        $0.onMatch.action = .with {
+          $0.name = "function-error-\(kind.lowercased())"
+          $0.typedConfig = action
+        }
+      }
+    }
+    let matchers = [
+      try matcher(.with { $0.exact = "Handled" }, reporting: "Handled"),
+      try matcher(.with { $0.safeRegex = .with { $0.googleRe2 = .init(); $0.regex = ".+" } }, reporting: "Unhandled"),
+    ]
+    let config = Envoy_Extensions_Filters_Http_CustomResponse_V3_CustomResponse.with {
+      $0.customResponseMatcher.matcherList.matchers = matchers
+    }
+    return try filter(customResponseName, config)
+  }
+
   static func router() throws -> HTTPFilter {
     try filter("envoy.filters.http.router", Envoy_Extensions_Filters_Http_Router_V3_Router())
   }

@@ -26,6 +26,7 @@ enum UpstreamFilter: Hashable {
           statPrefix: statPrefix, protocol: proto, routes: .rds(route), filters: try HTTPFilters.upstream(protocol: proto)))
     case .lambda(let function, let cluster, let route, let intentions):
       let rbac = try intentions.map { [try HTTPFilters.rbac($0)] } ?? []
+      let errors = try HTTPFilters.functionErrors(function).map { [$0] } ?? []
       let lambda = function.filterMode == .downstream
         ? [try HTTPFilters.lambda(function, endpoint: environment.options.endpoint(for: function))] : []
       var manager = ConnectionManagers.manager(
@@ -34,7 +35,7 @@ enum UpstreamFilter: Hashable {
           ConnectionManagers.routes(
             name: route, virtualHost: MeshNames.filterName(service, datacenter: environment.datacenter), cluster: cluster,
             action: { HTTPFilters.lambdaTimeouts(function, &$0) })),
-        filters: try HTTPFilters.upstream(protocol: "http", before: rbac + lambda))
+        filters: try HTTPFilters.upstream(protocol: "http", before: rbac + errors + lambda))
       manager.stripAnyHostPort = true
       return try ConnectionManagers.networkFilter(manager)
     }
