@@ -44,7 +44,8 @@ public enum FuzzTargets {
     _ = ConsulAnswers.leaf(body)
     let catalog = CatalogSnapshot(
       datacenter: "dc1", registrations: ConsulAnswers.registrations(fromHealth: body),
-      configEntries: ConsulAnswers.configEntries(body), trustDomain: ConsulAnswers.trustDomain(fromRoots: body) ?? "fuzz.consul")
+      configEntries: ConsulAnswers.configEntries(body), trustDomain: ConsulAnswers.trustDomain(fromRoots: body) ?? "fuzz.consul",
+      lambdaSettings: ConsulAnswers.lambdaSettings(fromKV: body))
     translate(catalog)
   }
 

@@ -32,10 +32,12 @@ public struct Translator: Sendable {
     }
     return state.value.withLock { kept in
       // Taken out, so that editing its dictionaries does not copy them.
-      guard var value = kept.take(), value.environment == environment, let change, !change.everything,
+      let previous = kept.take()
+      guard var value = previous, value.environment == environment, let change, !change.everything,
         value.certificates.rootsPEM == certificates.rootsPEM
       else {
-        var value = TranslationState.Value(environment: environment, certificates: certificates, plan: LambdaRoutingPlan(catalog))
+        var value = TranslationState.Value(
+          environment: environment, certificates: certificates, plan: LambdaRoutingPlan(catalog, after: previous?.plan))
         let result = Self.full(catalog, certificates, &value)
         kept = value
         return result

@@ -8,10 +8,10 @@ struct LambdaRegistrationTests {
   static let arn = "arn:aws:lambda:us-east-2:123456789012:function:payments"
   static let prefix = "serverless.consul.hashicorp.com/v1alpha1/lambda/"
 
-  func parse(_ json: String, proxyDefaultsProtocol: String = "") throws -> LambdaRegistration? {
+  func parse(_ json: String, proxyDefaultsProtocol: String = "", settings: JSONValue? = nil) throws -> LambdaRegistration? {
     guard case .serviceDefaults(let entry) = try ConfigEntry(JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)))
     else { throw CatalogError("not service-defaults") }
-    return LambdaRegistration.parse(entry, inheritedProtocol: proxyDefaultsProtocol)
+    return LambdaRegistration.parse(entry, inheritedProtocol: proxyDefaultsProtocol, settings: settings)
   }
 
   func extensionEntry(_ arguments: String, protocol: String = "http") -> String {
@@ -62,6 +62,38 @@ struct LambdaRegistrationTests {
     let low = try #require(try parse(settingsEntry(["timeout": "500ms", "max-request-bytes": "1000"])))
     #expect(try low.function.get().timeoutMilliseconds == 500)
     #expect(low.warnings.count == 2 && low.warnings.allSatisfy { $0.contains("below") })
+  }
+
+  @Test("settings from Consul KV: per key over Meta (with a warning), a value that is not an object ignored")
+  func settingsFromKV() throws {
+    let kv = ConsulAnswers.lambdaSettings(fromKV: try JSONValue(parsing: Data("""
+      [{"Key":"lambda-xds/services/payments","Value":"\(Data(#"{"timeout":"30s","function-error-status":"502"}"#.utf8).base64EncodedString())"},
+       {"Key":"lambda-xds/services/broken","Value":"\(Data("not json".utf8).base64EncodedString())"},
+       {"Key":"lambda-xds/services/a/b","Value":null},{"Key":"elsewhere/x","Value":null}]
+      """.utf8)))
+    #expect(Set(kv.keys) == ["payments", "broken"])
+    let merged = try #require(try parse(settingsEntry(["timeout": "10s", "max-request-bytes": "1MiB"]), settings: kv["payments"]))
+    let function = try merged.function.get()
+    #expect(function.timeoutMilliseconds == 30_000 && function.functionErrorStatus == 502 && function.maxRequestBytes == 1_048_576)
+    #expect(merged.warnings == ["Meta lambda-xds/timeout is overridden by Consul KV lambda-xds/services/payments"])
+    #expect(merged.settingKeys == ["lambda-xds/function-error-status", "lambda-xds/max-request-bytes", "lambda-xds/timeout"])
+
+    let broken = try #require(try parse(settingsEntry([:]), settings: kv["broken"]))
+    #expect(try broken.function.get().timeoutMilliseconds == 900_000 && broken.settingKeys.isEmpty)
+    #expect(broken.warnings.count == 1 && broken.warnings[0].contains("not a JSON object"))
+
+    // The catalog file's `kv` holds the same keys (an object, or the JSON text Consul stores).
+    let file = """
+      {"registrations": [], "config_entries": [\(settingsEntry([:]))],
+       "kv": {"lambda-xds/services/payments": {"timeout": "45s"}}}
+      """
+    let snapshot = try CatalogFile.snapshot(data: Data(file.utf8), name: "kv.json")
+    #expect(try snapshot.lambdas["payments"]?.function.get().timeoutMilliseconds == 45_000)
+    var reader = CatalogFileReader(name: "kv.json")
+    _ = try reader.read(Data(file.utf8))
+    let edited = try #require(try reader.read(Data(file.replacingOccurrences(of: #"{"timeout": "45s"}"#, with: #""{\"timeout\": \"50s\"}""#).utf8)))
+    #expect(try edited.0.lambdas["payments"]?.function.get().timeoutMilliseconds == 50_000)
+    #expect(edited.1.services.contains("payments"))
   }
 
   @Test("the EnvoyExtensions form as Consul returns it (the reference example)")

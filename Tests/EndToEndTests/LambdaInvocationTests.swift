@@ -266,6 +266,15 @@ struct LambdaInvocationTests {
     #expect(!events.isEmpty && events.allSatisfy { $0.signature_valid && $0.access_key_id == MeshDeployment.sidecarKey })
     // Gated through the gateway with Consul's own CA: leaves from /v1/agent/connect/ca/leaf.
     try await eventually("payments through the gateway", timeout: 30) { try await mesh.signer(of: "payments") == MeshDeployment.gatewayKey }
+    // Settings in KV, where the registrator's rewrites of service-defaults cannot drop them.
+    try await consul.put("/v1/kv/lambda-xds/services/payments", json: #"{"function-error-status": "502"}"#)
+    try await eventually("the KV setting in effect at the gateway", timeout: 20) {
+      try await mesh.call("payments", body: #"{"action":"raise-error"}"#).status == 502
+    }
+    try await consul.delete("/v1/kv/lambda-xds/services/payments")
+    try await eventually("the default again once the key is gone", timeout: 20) {
+      try await mesh.call("payments", body: #"{"action":"raise-error"}"#).status == 200
+    }
     let serial = { (envoy: EnvoyProcess) async throws -> Set<String> in
       let certs = try await envoy.admin("/certs")
       return Set(certs.components(separatedBy: "\"serial_number\": \"").dropFirst().map { String($0.prefix { $0 != "\"" }) })

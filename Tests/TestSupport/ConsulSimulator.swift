@@ -57,5 +57,9 @@ public final class ConsulSimulator: @unchecked Sendable {
     for entry in document["config_entries"] as? [Any] ?? [] {
       try await put("/v1/config", json: String(decoding: try JSONSerialization.data(withJSONObject: entry), as: UTF8.self))
     }
+    for (key, value) in document["kv"] as? [String: Any] ?? [:] {
+      let text = try value as? String ?? String(decoding: JSONSerialization.data(withJSONObject: value), as: UTF8.self)
+      try await put("/v1/kv/\(key)", json: text)
+    }
   }
 }

@@ -112,6 +112,32 @@ struct TranslationRulesTests {
     #expect(before.plan.routes["payments"].map { if case .gated = $0 { true } else { false } } == true)
   }
 
+  @Test("settings that vanish from Meta (the registrator's rewrite) are a warning until the entry changes again; KV keeps them")
+  func vanishedSettings() throws {
+    func file(_ meta: String, kv: String = "{}", registrations: String = "[]") -> Data {
+      Data(#"""
+        {"registrations": \#(registrations), "kv": \#(kv), "config_entries": [{"Kind": "service-defaults", "Name": "checkout", "Protocol": "http",
+          "Meta": \#(meta), "EnvoyExtensions": [{"Name": "builtin/aws/lambda", "Arguments": {"ARN": "arn:aws:lambda:us-east-1:123456789012:function:checkout"}}]}]}
+        """#.utf8)
+    }
+    let state = TranslationState()
+    var reader = CatalogFileReader(name: "catalog.json")
+    func warnings(_ data: Data) throws -> [String] {
+      let (catalog, change) = try #require(try reader.read(data))
+      return Translator().translate(catalog, change: change, state: state).plan.findings.map(\.message)
+    }
+    #expect(try warnings(file(#"{"lambda-xds/timeout": "30s"}"#)).isEmpty)
+    let vanished = try warnings(file(#"{"managed-by": "registrator"}"#))
+    #expect(vanished.count == 1 && vanished[0].contains("(lambda-xds/timeout) are gone") && vanished[0].contains("lambda-xds/services/checkout"))
+    // Another change elsewhere in the catalog keeps the warning; the entry changing again ends it.
+    let other = #"[{"Node": "n", "Address": "10.0.0.1", "Service": {"Service": "other", "Port": 80}}]"#
+    #expect(try warnings(file(#"{"managed-by": "registrator"}"#, registrations: other)) == vanished)
+    #expect(try warnings(file(#"{"managed-by": "registrator", "v": "2"}"#)).isEmpty)
+    // Settings in KV survive a Meta rewrite: nothing vanishes.
+    #expect(try warnings(file("{}", kv: #"{"lambda-xds/services/checkout": {"timeout": "30s"}}"#)).isEmpty)
+    #expect(try warnings(file(#"{"x": "y"}"#, kv: #"{"lambda-xds/services/checkout": {"timeout": "30s"}}"#)).isEmpty)
+  }
+
   @Test("one bad service leaves every other resource in place")
   func isolation() throws {
     let translation = try GoldenCase.fixture("invalid").translate()

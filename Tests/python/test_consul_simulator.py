@@ -1,5 +1,6 @@
 """The Consul simulator's outage faults behave like the outages they stand for."""
 
+import base64
 import json
 import os
 import pathlib
@@ -135,3 +136,32 @@ def test_agent_self_names_the_datacenter():
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
+
+
+def test_kv_as_consul_stores_and_answers_it(consul):
+    base, _ = consul
+    prefix = base + "/v1/kv/lambda-xds/services/"
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        get(prefix + "?recurse")
+    assert missing.value.code == 404 and int(missing.value.headers["X-Consul-Index"]) > 0
+    put(prefix + "checkout", {"timeout": "30s"})
+    put(base + "/v1/kv/lambda-xds/other", "x")
+    status, entries, headers = get(prefix + "?recurse")
+    assert status == 200 and [e["Key"] for e in entries] == ["lambda-xds/services/checkout"]
+    assert json.loads(base64.b64decode(entries[0]["Value"])) == {"timeout": "30s"}
+    assert entries[0]["CreateIndex"] == entries[0]["ModifyIndex"] <= int(headers["X-Consul-Index"])
+
+    # A blocking read on that index returns once the key changes, with its new ModifyIndex.
+    index = headers["X-Consul-Index"]
+    started = time.monotonic()
+    writer = subprocess.Popen([sys.executable, "-c", f"import time, urllib.request; time.sleep(0.5); "
+                               f"urllib.request.urlopen(urllib.request.Request('{prefix}checkout', data=b'{{}}', method='PUT'))"])
+    _, changed, _ = get(prefix + f"?recurse&index={index}&wait=10s", timeout=15)
+    writer.wait(timeout=10)
+    assert 0.4 < time.monotonic() - started < 5
+    assert changed[0]["ModifyIndex"] > entries[0]["ModifyIndex"] and changed[0]["CreateIndex"] == entries[0]["CreateIndex"]
+
+    request = urllib.request.Request(prefix + "checkout", method="DELETE")
+    urllib.request.urlopen(request, timeout=5)
+    with pytest.raises(urllib.error.HTTPError):
+        get(prefix + "?recurse")

@@ -3,7 +3,8 @@
 
 Serves the endpoints lambda-xds watches with Consul's JSON shapes and headers and real
 blocking-query behaviour (index + wait, X-Consul-Index, jitter up to wait/16), takes writes through
-PUT /v1/catalog/register, PUT /v1/catalog/deregister, PUT /v1/config and DELETE /v1/config, and
+PUT /v1/catalog/register, PUT /v1/catalog/deregister, PUT /v1/config and DELETE /v1/config, keeps a
+KV store (PUT, GET with ?recurse, DELETE /v1/kv/<key>; values base64 in answers, 404 when none), and
 injects faults on request (PUT /_sim/faults): 5xx bursts (a count or a time span), delays, dropped
 connections, hangs (reads answered only after a time span), refused connections (the listener
 closed, every connection reset, and reopened on the same port after a time span), slow leaf
@@ -17,6 +18,7 @@ Usage: consul_simulator.py --port 0 [--token SECRET] [--datacenter dc1]; prints 
 """
 
 import argparse
+import base64
 import datetime
 import json
 import os
@@ -50,6 +52,7 @@ class State:
         self.nodes = {}       # node name -> {"Node", "Address", "Meta", index}
         self.services = {}    # service id -> {"node", "service": {...}, "checks": [...], index}
         self.entries = {}     # (kind, name) -> entry with indexes
+        self.kv = {}          # key -> {"Key", "Value" (bytes), "CreateIndex", "ModifyIndex"}
         self.trust_domain = "11111111-2222-3333-4444-555555555555.consul"
         self.ca = ConnectCA(self.trust_domain, datacenter)
         self.acl = None  # token -> services it may write; None: no ACL checks
@@ -360,6 +363,17 @@ class Handler(BaseHTTPRequestHandler):
             if name is not None and (kind, name) not in state.entries and "index" not in query:
                 return self.error(404, f'Config entry not found for "{kind}" / "{name}"')
             return self.blocking(query, config)
+        if path.startswith("/v1/kv/"):
+            key = urllib.parse.unquote(path[len("/v1/kv/"):])
+            recurse = "recurse" in query
+            def kv():
+                found = [entry for k, entry in sorted(state.kv.items()) if k == key or (recurse and k.startswith(key))]
+                if not found:
+                    return "", 404  # Consul: empty body, with X-Consul-Index
+                return [{"Key": e["Key"], "Value": base64.b64encode(e["Value"]).decode() if e["Value"] else None,
+                         "Flags": 0, "LockIndex": 0, "CreateIndex": e["CreateIndex"], "ModifyIndex": e["ModifyIndex"]}
+                        for e in found], 200
+            return self.blocking(query, kv)
         if path == "/v1/connect/ca/roots":
             def roots():
                 return state.ca.roots(), 200
@@ -409,6 +423,14 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self.faulted(path, write=True):
             return
+        if path.startswith("/v1/kv/"):
+            key = urllib.parse.unquote(path[len("/v1/kv/"):])
+            value = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with state.lock:
+                index = state.bump()
+                created = state.kv.get(key, {}).get("CreateIndex", index)
+                state.kv[key] = {"Key": key, "Value": value, "CreateIndex": created, "ModifyIndex": index}
+            return self.reply(200, True)
         body = self.body()
         if path == "/v1/catalog/register":
             with state.lock:
@@ -486,9 +508,15 @@ class Handler(BaseHTTPRequestHandler):
         return self.reply(200, True)
 
     def do_DELETE(self):
-        match = re.fullmatch(r"/v1/config/([^/]+)/([^/]+)", urllib.parse.urlparse(self.path).path)
+        path = urllib.parse.urlparse(self.path).path
+        match = re.fullmatch(r"/v1/config/([^/]+)/([^/]+)", path)
         if self.faulted(self.path, write=True):
             return
+        if path.startswith("/v1/kv/"):
+            with self.state.lock:
+                self.state.bump()
+                self.state.kv.pop(urllib.parse.unquote(path[len("/v1/kv/"):]), None)
+            return self.reply(200, True)
         if not match:
             return self.error(405, "method DELETE not allowed")
         with self.state.lock:

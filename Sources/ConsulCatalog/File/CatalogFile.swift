@@ -6,7 +6,8 @@ import Yams
 /// ```json
 /// {"datacenter": "dc1",
 ///  "registrations": [ <PUT /v1/catalog/register bodies> ],
-///  "config_entries": [ <PUT /v1/config bodies> ]}
+///  "config_entries": [ <PUT /v1/config bodies> ],
+///  "kv": {"lambda-xds/services/<service>": {"timeout": "30s"}}}
 /// ```
 ///
 /// Each object is exactly what Consul's API takes, so the same objects can be moved into a real
@@ -26,7 +27,7 @@ public enum CatalogFile {
     let document = try Document(data: data, name: name)
     return CatalogSnapshot(
       datacenter: document.datacenter, registrations: document.registrations, configEntries: document.configEntries,
-      trustDomain: document.trustDomain)
+      trustDomain: document.trustDomain, lambdaSettings: document.lambdaSettings)
   }
 
   /// The file's parts, checked but not yet read as Consul objects.
@@ -35,6 +36,8 @@ public enum CatalogFile {
     var trustDomain: String?
     var registrations: [JSONValue]
     var configEntries: [JSONValue]
+    /// From `kv`: Consul KV keys and values as `consul kv put` would store them.
+    var lambdaSettings: [String: JSONValue]
 
     init(data: Data, name: String) throws(CatalogError) {
       let document: JSONValue
@@ -56,6 +59,10 @@ public enum CatalogFile {
       if let trustDomain { try CatalogLimits.check(trustDomain, "catalog file \(name): trust_domain") }
       registrations = try list("registrations")
       configEntries = try list("config_entries")
+      guard document["kv"]?.isNull ?? true || document["kv"]?.object != nil else {
+        throw CatalogError("catalog file \(name): kv must be an object of keys and values")
+      }
+      lambdaSettings = LambdaSettingsKV.settings((document["kv"]?.object ?? [:]).map { ($0.key, $0.value) })
     }
   }
 }

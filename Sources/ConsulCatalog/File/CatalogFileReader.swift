@@ -66,7 +66,7 @@ public struct CatalogFileReader: Sendable {
       snapshot = CatalogSnapshot(
         datacenter: document.datacenter, trustDomain: document.trustDomain, instances: instances)
     }
-    rejected += snapshot.apply(configEntries, previousLambdas: last?.lambdas ?? [:])
+    rejected += snapshot.apply(configEntries, previousLambdas: last?.lambdas ?? [:], settings: document.lambdaSettings)
     snapshot.rejectedObjects = rejected
     defer {
       last = snapshot
@@ -85,7 +85,8 @@ extension CatalogSnapshot {
   /// from parsed entries; a Lambda declaration is read again only where its entry changed.
   /// - Returns: the rejected entries, with why.
   mutating func apply(
-    _ entries: [Result<ConfigEntry, CatalogError>], previousLambdas: [String: LambdaRegistration]
+    _ entries: [Result<ConfigEntry, CatalogError>], previousLambdas: [String: LambdaRegistration],
+    settings: [String: JSONValue]
   ) -> [String] {
     var rejected: [String] = []
     var defaults: [String: ServiceDefaults] = [:]
@@ -107,12 +108,15 @@ extension CatalogSnapshot {
     var declared: [String: LambdaRegistration] = [:]
     let inheritedChanged = proxy.protocol != proxyDefaults.protocol
     for (name, entry) in defaults {
-      if !inheritedChanged, serviceDefaults[name] == entry {
+      if !inheritedChanged, serviceDefaults[name] == entry, lambdaSettings[name] == settings[name] {
         if let kept = previousLambdas[name] { declared[name] = kept }
         continue
       }
-      if let lambda = LambdaRegistration.parse(entry, inheritedProtocol: proxy.protocol) { declared[name] = lambda }
+      if let lambda = LambdaRegistration.parse(entry, inheritedProtocol: proxy.protocol, settings: settings[name]) {
+        declared[name] = lambda
+      }
     }
+    if lambdaSettings != settings { lambdaSettings = settings }
     if serviceDefaults != defaults { serviceDefaults = defaults }
     if gatewayLinks != links { gatewayLinks = links }
     if proxyDefaults != proxy { proxyDefaults = proxy }

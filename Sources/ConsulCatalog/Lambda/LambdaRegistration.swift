@@ -14,6 +14,9 @@ public struct LambdaRegistration: Sendable, Equatable {
   public var function: Result<LambdaFunction, CatalogError>
   /// Things that do not disable the service but are probably mistakes (e.g. a misspelled key).
   public var warnings: [String]
+  /// The lambda-xds settings given (Meta keys such as `lambda-xds/timeout`, from Meta or KV), so a
+  /// later version without any can be told apart from one that never had them.
+  public var settingKeys: [String] = []
 
   public init(service: String, source: Source, function: Result<LambdaFunction, CatalogError>, warnings: [String] = []) {
     self.service = service
@@ -26,14 +29,32 @@ public struct LambdaRegistration: Sendable, Equatable {
   public var invalidReason: String? { if case .failure(let error) = function { error.description } else { nil } }
 
   /// Reads the Lambda declaration of a service-defaults entry; nil when it declares none.
-  /// - Parameter inheritedProtocol: the protocol from proxy-defaults, used when the entry has none.
-  public static func parse(_ entry: ServiceDefaults, inheritedProtocol: String = "") -> LambdaRegistration? {
+  /// - Parameters:
+  ///   - inheritedProtocol: the protocol from proxy-defaults, used when the entry has none.
+  ///   - settings: the service's object from Consul KV (``LambdaSettingsKV``); per key it wins over Meta.
+  public static func parse(_ entry: ServiceDefaults, inheritedProtocol: String = "", settings: JSONValue? = nil)
+    -> LambdaRegistration?
+  {
     let extensions = entry.envoyExtensions.filter { $0["Name"]?.string == Self.extensionName }
     let legacy = LegacyMeta(entry.meta)
     guard !extensions.isEmpty || legacy.declaresLambda else { return nil }
 
     var warnings = legacy.warnings
     let source: Source = extensions.isEmpty ? .legacyMeta : .envoyExtension
+    var meta = entry.meta.object ?? [:]
+    if let settings {
+      if let object = settings.object {
+        for (key, value) in LambdaSettingsKV.metaKeys(object) {
+          if let old = meta[key], old != value {
+            warnings.append("Meta \(key) is overridden by Consul KV \(LambdaSettingsKV.prefix)\(entry.name)")
+          }
+          meta[key] = value
+        }
+      } else {
+        warnings.append("Consul KV \(LambdaSettingsKV.prefix)\(entry.name) is not a JSON object of settings; ignored")
+      }
+    }
+    let settingKeys = meta.keys.filter { $0.hasPrefix("lambda-xds/") }.sorted()
     let parsed = Result<LambdaFunction, CatalogError>(catching: { () throws(CatalogError) in
       let fromExtension = try extensions.isEmpty ? nil : Self.fromExtension(extensions, &warnings)
       let fromMeta = legacy.declaresLambda ? try legacy.function() : nil
@@ -49,9 +70,11 @@ public struct LambdaRegistration: Sendable, Equatable {
         throw CatalogError(
           "service-defaults Protocol is \"\(effective.isEmpty ? "tcp (unset)" : effective)\"; a Lambda service needs \"http\"")
       }
-      return try LambdaXDSMeta.apply(entry.meta, to: fromExtension ?? fromMeta!, warnings: &warnings)
+      return try LambdaXDSMeta.apply(.object(meta), to: fromExtension ?? fromMeta!, warnings: &warnings)
     })
-    return LambdaRegistration(service: entry.name, source: source, function: parsed, warnings: warnings)
+    var registration = LambdaRegistration(service: entry.name, source: source, function: parsed, warnings: warnings)
+    registration.settingKeys = settingKeys
+    return registration
   }
 
   public static let extensionName = "builtin/aws/lambda"

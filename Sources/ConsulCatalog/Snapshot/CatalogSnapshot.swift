@@ -40,6 +40,9 @@ public struct CatalogSnapshot: Sendable, Equatable {
   public var rejectedObjects: [String]
   /// Consul's `X-Consul-Default-Acl-Policy` (`allow` or `deny`); nil for a catalog file.
   public var aclDefaultPolicy: String?
+  /// lambda-xds's settings per service from Consul KV (``LambdaSettingsKV``), as read; they
+  /// take effect in ``lambdas``.
+  public internal(set) var lambdaSettings: [String: JSONValue] = [:]
 
   public init(
     datacenter: String, trustDomain: String? = nil, instances: [ServiceInstance] = [],
@@ -74,7 +77,8 @@ public struct CatalogSnapshot: Sendable, Equatable {
   /// Builds the snapshot from registrations and config entries, the way Consul itself would see
   /// them. A malformed object is skipped and recorded in `rejectedObjects`; the rest is kept.
   public init(
-    datacenter: String, registrations: [JSONValue], configEntries: [JSONValue], trustDomain: String? = nil
+    datacenter: String, registrations: [JSONValue], configEntries: [JSONValue], trustDomain: String? = nil,
+    lambdaSettings: [String: JSONValue] = [:]
   ) {
     var parsed: [ServiceInstance] = []
     var rejected: [String] = []
@@ -87,7 +91,8 @@ public struct CatalogSnapshot: Sendable, Equatable {
     }
     self.init(datacenter: datacenter, trustDomain: trustDomain, instances: parsed, rejectedObjects: rejected)
     rejectedObjects += apply(
-      configEntries.map { body in Result { () throws(CatalogError) in try ConfigEntry(body) } }, previousLambdas: [:])
+      configEntries.map { body in Result { () throws(CatalogError) in try ConfigEntry(body) } }, previousLambdas: [:],
+      settings: lambdaSettings)
   }
 
   // MARK: Changing instances

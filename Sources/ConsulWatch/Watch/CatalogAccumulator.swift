@@ -8,6 +8,8 @@ final class CatalogAccumulator: Sendable {
     var healthByService: [String: [JSONValue]] = [:]
     var entriesByKind: [String: [JSONValue]] = [:]
     var trustDomain: String?
+    /// From Consul KV under `lambda-xds/services/`.
+    var lambdaSettings: [String: JSONValue] = [:]
     /// Watches that have not answered yet: no snapshot is built before all have, so a partial
     /// (or empty) catalog is never published.
     var pending: Set<String> = []
@@ -37,6 +39,8 @@ final class CatalogAccumulator: Sendable {
 
   var generation: Int { state.withLock { $0.generation } }
 
+  func isPending(_ key: String) -> Bool { state.withLock { $0.pending.contains(key) } }
+
   /// The snapshot of everything answered so far; nil while a watch has not answered yet.
   func snapshot(datacenter: String) -> CatalogSnapshot? {
     let state = state.withLock { $0 }
@@ -45,6 +49,6 @@ final class CatalogAccumulator: Sendable {
     let entries = state.entriesByKind.keys.sorted().flatMap { state.entriesByKind[$0]! }
     return CatalogSnapshot(
       datacenter: datacenter, registrations: registrations, configEntries: entries,
-      trustDomain: state.trustDomain)
+      trustDomain: state.trustDomain, lambdaSettings: state.lambdaSettings)
   }
 }

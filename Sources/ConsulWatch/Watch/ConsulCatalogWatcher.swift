@@ -3,7 +3,8 @@ public import Logging
 
 /// Watches everything lambda-xds needs from Consul and publishes coalesced catalog snapshots.
 ///
-/// One blocking query per config-entry kind, one for the service list, one for the CA roots and
+/// One blocking query per config-entry kind, one for the service list, one for lambda-xds's
+/// settings in KV (``LambdaSettingsKV``), one for the CA roots and
 /// one per service (its health view, which carries proxies, upstreams, gateway instances and
 /// checks): the number of open queries grows with the number of services, never with services
 /// times proxies. Per-service watches start and stop as services appear and disappear.
@@ -38,19 +39,28 @@ public struct ConsulCatalogWatcher: Sendable {
 
     /// - Parameter expect: hold snapshots back until this watch answers (per-service watches are
     ///   expected when the service list adds them, so a late-starting task cannot re-add one).
+    /// - Parameter optional: a 403 counts as an empty answer (a token without that read
+    ///   permission must not hold every snapshot back); it is still reported.
     @Sendable func watch(
-      _ key: String, _ path: String, expect: Bool = true,
+      _ key: String, _ path: String, query: [String: String] = [:], expect: Bool = true, optional: Bool = false,
       _ apply: @escaping @Sendable (JSONValue?, inout CatalogAccumulator.State) -> Void
     ) -> @Sendable () async -> Void {
       if expect { accumulator.expect(key) }
-      var blocking = BlockingWatch(client: client, path: path, logger: logger)
+      var blocking = BlockingWatch(client: client, path: path, query: query, logger: logger)
       blocking.wait = wait
       return { [blocking] in
         await blocking.run(
           deliver: { body in
             accumulator.update(key) { apply(body, &$0) }
             changed.yield()
-          }, failed: failed)
+          },
+          failed: { error in
+            if optional && error.code == .forbidden && accumulator.isPending(key) {
+              accumulator.update(key) { apply(nil, &$0) }
+              changed.yield()
+            }
+            await failed(error)
+          })
       }
     }
 
@@ -62,6 +72,9 @@ public struct ConsulCatalogWatcher: Sendable {
           state.entriesByKind[kind] = ConsulAnswers.configEntries(body)
         })
       }
+      group.addTask(operation: watch("kv", "/v1/kv/\(LambdaSettingsKV.prefix)", query: ["recurse": ""], optional: true) { body, state in
+        state.lambdaSettings = ConsulAnswers.lambdaSettings(fromKV: body)
+      })
       group.addTask(operation: watch("roots", "/v1/connect/ca/roots") { body, state in
         state.trustDomain = ConsulAnswers.trustDomain(fromRoots: body)
       })

@@ -24,11 +24,22 @@ public struct LambdaRoutingPlan: Sendable, Equatable {
   public private(set) var routes: [String: LambdaRoute] = [:]
   private var findingsByService: [String: [Finding]] = [:]
   private var rejected: [Finding] = []
+  /// The lambda-xds settings each service last had, and the services that lost theirs (with the
+  /// service-defaults entry and KV value that lost them: the warning lasts until either changes again).
+  private var hadSettings: [String: [String]] = [:]
+  private var lostSettings: [String: (keys: [String], entry: ServiceDefaults?, kv: JSONValue?)] = [:]
 
   /// As Consul decides: a service linked by a terminating gateway with a healthy instance is
   /// reached through it (its `/v1/health/connect` view lists the gateway); otherwise directly.
-  public init(_ catalog: CatalogSnapshot) {
+  /// - Parameter previous: the plan this one replaces, whose memory of settings it keeps.
+  public init(_ catalog: CatalogSnapshot, after previous: LambdaRoutingPlan? = nil) {
+    hadSettings = previous?.hadSettings ?? [:]
+    lostSettings = previous?.lostSettings ?? [:]
     _ = update(catalog.lambdas.keys, in: catalog)
+  }
+
+  public static func == (lhs: Self, rhs: Self) -> Bool {
+    lhs.routes == rhs.routes && lhs.findings == rhs.findings
   }
 
   /// Every finding, sorted.
@@ -47,13 +58,40 @@ public struct LambdaRoutingPlan: Sendable, Equatable {
     return changed
   }
 
+  /// The settings a service had and its registration no longer has, while its entry is unchanged.
+  private mutating func settingsLost(
+    _ service: String, _ registration: LambdaRegistration, _ entry: ServiceDefaults?, _ kv: JSONValue?
+  ) -> [String]? {
+    if !registration.settingKeys.isEmpty {
+      hadSettings[service] = registration.settingKeys
+      lostSettings[service] = nil
+    } else if let had = hadSettings.removeValue(forKey: service) {
+      lostSettings[service] = (had, entry, kv)
+    }
+    guard let lost = lostSettings[service] else { return nil }
+    guard lost.entry == entry && lost.kv == kv else {
+      lostSettings[service] = nil
+      return nil
+    }
+    return lost.keys
+  }
+
   private mutating func plan(_ service: String, _ catalog: CatalogSnapshot) {
     guard let registration = catalog.lambdas[service] else {
       routes[service] = nil
       findingsByService[service] = nil
+      hadSettings[service] = nil
+      lostSettings[service] = nil
       return
     }
     var findings = registration.warnings.map { Finding.warning(service, $0) }
+    if let lost = settingsLost(service, registration, catalog.serviceDefaults[service], catalog.lambdaSettings[service]) {
+      findings.append(
+        .warning(
+          service,
+          "its lambda-xds settings (\(lost.joined(separator: ", "))) are gone, so the defaults apply; consul-lambda-registrator rewrites service-defaults without Meta: keep them in Consul KV \(LambdaSettingsKV.prefix)\(service), which it leaves alone"
+        ))
+    }
     defer { findingsByService[service] = findings.isEmpty ? nil : findings }
     guard case .success(let function) = registration.function else {
       let reason = registration.invalidReason ?? "invalid"
