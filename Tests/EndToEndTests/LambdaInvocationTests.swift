@@ -157,6 +157,65 @@ struct LambdaInvocationTests {
     #expect(try await mesh.call("payments").status == 201, "a successful call is untouched")
   }
 
+  @Test("a canary: service-splitter 90/10 between two Lambda versions; 200 calls land within binomial bounds, direct and through the gateway")
+  func canary() async throws {
+    let function = "arn:aws:lambda:us-east-1:123456789012:function:checkout"
+    let mesh = try await MeshDeployment.start { document in
+      for version in ["1", "2"] {
+        document.registrations.append([
+          "Node": "lambdas", "SkipNodeUpdate": true, "NodeMeta": ["external-node": "true", "external-probe": "true"],
+          "Service": ["ID": "checkout-v\(version)", "Service": "checkout-v\(version)"],
+        ])
+        document.configEntries.append([
+          "Kind": "service-defaults", "Name": "checkout-v\(version)", "Protocol": "http",
+          "EnvoyExtensions": [["Name": "builtin/aws/lambda", "Arguments": ["ARN": "\(function):\(version)"]]],
+        ])
+      }
+      document.configEntries.append(["Kind": "service-defaults", "Name": "checkout", "Protocol": "http"])
+      document.configEntries.append([
+        "Kind": "service-splitter", "Name": "checkout",
+        "Splits": [["Weight": 90, "Service": "checkout-v1"], ["Weight": 10, "Service": "checkout-v2"]],
+      ])
+      document.registration("api-sidecar-proxy") { registration in
+        var service = registration["Service"] as! [String: Any]
+        var proxy = service["Proxy"] as! [String: Any]
+        proxy["Upstreams"] = (proxy["Upstreams"] as! [[String: Any]]) + [["DestinationName": "checkout", "LocalBindPort": 1]]
+        service["Proxy"] = proxy
+        registration["Service"] = service
+      }
+    }
+    defer { mesh.stop() }
+    /// 200 calls; how many reached version 2, and who signed them all.
+    func split() async throws -> (v2: Int, signers: Set<String>) {
+      try await mesh.standIn.clear()
+      for _ in 0..<200 {
+        let status = try await mesh.call("checkout").status
+        #expect(status == 201)
+      }
+      let invocations = try await mesh.standIn.invocations().filter { $0.arn.hasPrefix(function) }
+      #expect(invocations.count == 200 && invocations.allSatisfy { $0.signature_valid })
+      let versions = Dictionary(grouping: invocations, by: \.arn).mapValues(\.count)
+      #expect(Set(versions.keys).isSubset(of: ["\(function):1", "\(function):2"]))
+      return (versions["\(function):2"] ?? 0, Set(invocations.compactMap(\.access_key_id)))
+    }
+    // JSON envelope mode (no PayloadPassthrough): the stand-in's function answers 201.
+    try await eventually("the canary answers", timeout: 30) { try await mesh.call("checkout").status == 201 }
+    // Binomial(200, 0.1): mean 20, standard deviation 4.2; 4.5 of them either side (p < 1e-5).
+    let direct = try await split()
+    print("canary, direct: \(direct.v2) of 200 calls to version 2")
+    #expect((1...39).contains(direct.v2) && direct.signers == [MeshDeployment.sidecarKey], "\(direct)")
+
+    try mesh.editCatalog { document in
+      document.entry("terminating-gateway", "terminating-gateway") {
+        $0["Services"] = [["Name": "payments"], ["Name": "checkout-v1"], ["Name": "checkout-v2"]]
+      }
+    }
+    try await eventually("the canary signed at the gateway", timeout: 30) { try await mesh.signer(of: "checkout") == MeshDeployment.gatewayKey }
+    let gated = try await split()
+    print("canary, through the gateway: \(gated.v2) of 200 calls to version 2")
+    #expect((1...39).contains(gated.v2) && gated.signers == [MeshDeployment.gatewayKey], "\(gated)")
+  }
+
   @Test("an invalid ARN disables that service only; check reports it")
   func invalidARN() async throws {
     let mesh = try await MeshDeployment.start()

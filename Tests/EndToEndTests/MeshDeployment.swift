@@ -45,9 +45,10 @@ final class MeshDeployment: @unchecked Sendable {
   ///   - serveArguments: more `lambda-xds serve` flags.
   ///   - consulFaults: faults the Consul simulator injects from the start (`/_sim/faults` JSON).
   ///   - replicas: 1, or 2 for a second `serve` every Envoy can fail over to.
+  ///   - prepare: changes to the example catalog before ports are given out (new upstreams get one).
   static func start(
     sidecarDelta: Bool = false, consulMode: Bool = false, meshSidecars: Bool = false, serveArguments: [String] = [],
-    consulFaults: String? = nil, replicas: Int = 1
+    consulFaults: String? = nil, replicas: Int = 1, prepare: (inout CatalogDocument) -> Void = { _ in }
   ) async throws -> MeshDeployment {
     let directory = testRunDirectory.appendingPathComponent("mesh-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -56,6 +57,7 @@ final class MeshDeployment: @unchecked Sendable {
     for name in ["api", "web", "db"] { apps[name] = try MeshApp.start(name: name) }
     var ports: [String: Int] = [:]
     try rewrite(EnvoyProcess.projectRoot.appendingPathComponent("envoy-configs/catalog.json"), to: catalogFile) { document in
+      prepare(&document)
       document.registrations = document.registrations.map { registration in
         var registration = registration
         var service = registration["Service"] as! [String: Any]

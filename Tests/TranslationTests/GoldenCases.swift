@@ -23,7 +23,7 @@ struct GoldenCase: Sendable, CustomStringConvertible {
 
   static let all: [GoldenCase] = {
     var cases = [
-      "direct", "direct-intentions", "gated", "opposite", "invalid", "overrides", "intentions", "unhealthy-gateway",
+      "direct", "direct-intentions", "canary", "gated", "opposite", "invalid", "overrides", "intentions", "unhealthy-gateway",
       "mesh-inbound", "mesh-upstreams", "mesh-tproxy", "mesh-expose", "mesh-bad-input",
     ].map { fixture($0) }
     var noCertificates = fixture("gated", withCertificates: false)

@@ -94,6 +94,7 @@ extension CatalogSnapshot {
     var proxy = ProxyDefaults()
     var intents: [String: ServiceIntentions] = [:]
     var meshEntry = MeshConfig()
+    var splits: [String: ServiceSplitter] = [:]
     for (index, result) in entries.enumerated() {
       switch result {
       case .success(.serviceDefaults(let entry)): defaults[entry.name] = entry
@@ -101,6 +102,7 @@ extension CatalogSnapshot {
       case .success(.proxyDefaults(let entry)): proxy = entry
       case .success(.serviceIntentions(let entry)): intents[entry.destination] = entry
       case .success(.mesh(let entry)): meshEntry = entry
+      case .success(.serviceSplitter(let entry)): splits[entry.name] = entry
       case .success(.other): break
       case .failure(let error): rejected.append("config entry #\(index + 1): \(error)")
       }
@@ -122,6 +124,7 @@ extension CatalogSnapshot {
     if proxyDefaults != proxy { proxyDefaults = proxy }
     if intentions != intents { intentions = intents }
     if mesh != meshEntry { mesh = meshEntry }
+    if splitters != splits { splitters = splits }
     if lambdas != declared { lambdas = declared }
     return rejected
   }

@@ -5,6 +5,7 @@ public enum ConfigEntry: Sendable, Equatable {
   case proxyDefaults(ProxyDefaults)
   case serviceIntentions(ServiceIntentions)
   case mesh(MeshConfig)
+  case serviceSplitter(ServiceSplitter)
   /// Kinds lambda-xds does not use (kept so a catalog file may hold them).
   case other(kind: String, name: String)
 
@@ -30,6 +31,8 @@ public enum ConfigEntry: Sendable, Equatable {
       self = .serviceIntentions(ServiceIntentions(body, destination: name))
     case "mesh":
       self = .mesh(MeshConfig(body))
+    case "service-splitter":
+      self = .serviceSplitter(ServiceSplitter(body, name: name))
     default:
       self = .other(kind: kind, name: name)
     }

@@ -70,6 +70,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
   public var int: Int? {
     if case .number(let value) = self, value == value.rounded(), abs(value) < 1e15 { Int(value) } else { nil }
   }
+  public var double: Double? { if case .number(let value) = self { value } else { nil } }
   public var array: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
   public var object: [String: JSONValue]? { if case .object(let value) = self { value } else { nil } }
   public var isNull: Bool { self == .null }

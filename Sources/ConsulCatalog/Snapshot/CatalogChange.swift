@@ -1,7 +1,7 @@
 /// What differs between two catalog snapshots, at the grain translation depends on: which
 /// services and which proxies, or everything. A change then costs what it touches.
 public struct CatalogChange: Sendable, Equatable {
-  /// Services (by name) whose instances, mesh endpoints, service-defaults, intentions, Lambda
+  /// Services (by name) whose instances, mesh endpoints, service-defaults, intentions, splitter, Lambda
   /// declaration or gateway links changed; a terminating gateway's own name when its instances
   /// or links changed.
   public var services: Set<String>
@@ -53,6 +53,7 @@ public struct CatalogChange: Sendable, Equatable {
     services.formUnion(Self.changedKeys(old.serviceDefaults, new.serviceDefaults))
     services.formUnion(Self.changedKeys(old.lambdas, new.lambdas))
     services.formUnion(Self.changedKeys(old.intentions, new.intentions))
+    services.formUnion(Self.changedKeys(old.splitters, new.splitters))
     for gateway in Self.changedKeys(old.gatewayLinks, new.gatewayLinks) {
       services.insert(gateway)
       services.formUnion(old.gatewayLinks[gateway] ?? [])

@@ -36,6 +36,8 @@ public struct CatalogSnapshot: Sendable, Equatable {
   public var proxyDefaults: ProxyDefaults
   /// The `mesh` entry (defaults when there is none).
   public var mesh: MeshConfig
+  /// service-splitter entries by service name.
+  public var splitters: [String: ServiceSplitter] = [:]
   /// Objects that could not be read at all (a broken registration or config entry), with why.
   public var rejectedObjects: [String]
   /// Consul's `X-Consul-Default-Acl-Policy` (`allow` or `deny`); nil for a catalog file.
@@ -184,6 +186,7 @@ public struct CatalogSnapshot: Sendable, Equatable {
       && lhs.lambdas == rhs.lambdas && lhs.gatewayLinks == rhs.gatewayLinks && lhs.intentions == rhs.intentions
       && lhs.serviceDefaults == rhs.serviceDefaults && lhs.proxyDefaults == rhs.proxyDefaults && lhs.mesh == rhs.mesh
       && lhs.rejectedObjects == rhs.rejectedObjects && lhs.aclDefaultPolicy == rhs.aclDefaultPolicy
+      && lhs.splitters == rhs.splitters
   }
 }
 

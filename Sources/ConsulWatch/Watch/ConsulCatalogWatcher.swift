@@ -19,7 +19,7 @@ public struct ConsulCatalogWatcher: Sendable {
   public var logger: Logger
 
   public static let configKinds = [
-    "service-defaults", "terminating-gateway", "service-intentions", "proxy-defaults", "mesh",
+    "service-defaults", "terminating-gateway", "service-intentions", "proxy-defaults", "mesh", "service-splitter",
   ]
 
   public init(client: ConsulClient, datacenter: String, logger: Logger) {

@@ -115,6 +115,11 @@ enum HTTPFilters {
     try filter(rbacName, Envoy_Extensions_Filters_Http_Rbac_V3_RBAC.with { $0.rules = rules })
   }
 
+  /// RBAC that enforces nothing by itself: the rules come per route (or per cluster weight).
+  static func rbacWithoutRules() throws -> HTTPFilter {
+    try filter(rbacName, Envoy_Extensions_Filters_Http_Rbac_V3_RBAC())
+  }
+
   /// Copies the caller's identity out of `x-forwarded-client-cert` into dynamic metadata
   /// (namespace `consul`), as Consul's inbound HTTP listeners do.
   static func clientIdentityMetadata() throws -> HTTPFilter {

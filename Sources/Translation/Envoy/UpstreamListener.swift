@@ -14,6 +14,8 @@ enum UpstreamFilter: Hashable {
   /// Consul, `strip_any_host_port` because a port in Host would break the signature. `intentions`
   /// (nil: none to enforce) is HTTP RBAC for this caller, first, so a denied request is never signed.
   case lambda(LambdaFunction, cluster: String, route: String, intentions: RBACRules?)
+  /// A canary between direct Lambda services (a service-splitter).
+  case lambdaSplit(LambdaSplit)
 
   func networkFilter(service: String, environment: TranslationEnvironment) throws -> NetworkFilter {
     let statPrefix = MeshNames.statPrefix(service, datacenter: environment.datacenter)
@@ -38,13 +40,19 @@ enum UpstreamFilter: Hashable {
         filters: try HTTPFilters.upstream(protocol: "http", before: rbac + errors + lambda))
       manager.stripAnyHostPort = true
       return try ConnectionManagers.networkFilter(manager)
+    case .lambdaSplit(let split):
+      return try split.networkFilter(service: service, environment: environment)
     }
   }
 
   /// The connection buffer a listener needs for this filter: the aws_lambda filter buffers the
   /// whole request (and a synchronous response), and answers 413 past the listener's limit.
   var bufferLimitBytes: Int? {
-    if case .lambda(let function, _, _, _) = self { function.maxRequestBytes } else { nil }
+    switch self {
+    case .lambda(let function, _, _, _): function.maxRequestBytes
+    case .lambdaSplit(let split): split.targets.map(\.function.maxRequestBytes).max()
+    case .tcp, .http: nil
+    }
   }
 }
 
@@ -77,11 +85,27 @@ struct UpstreamRoute: ResourceSpec {
   var cluster: String
   /// A Lambda service through the gateway: the sidecar's route waits as long as the gateway's.
   var lambda: LambdaFunction? = nil
+  /// A canary between Lambda services through the gateway: (cluster, weight in hundredths of a
+  /// percent); the gateway applies each function's settings on its own SNI chain.
+  var weighted: [Weight] = []
+
+  struct Weight: Hashable {
+    var cluster: String
+    var weight: Int
+  }
 
   func resource(in environment: TranslationEnvironment) throws -> EncodedResource {
     try EncodedResource(
       ConnectionManagers.routes(name: id, virtualHost: id, cluster: cluster, validateClusters: true) { action in
         if let lambda { HTTPFilters.lambdaTimeouts(lambda, &action) }
+        if !weighted.isEmpty {
+          action.weightedClusters.clusters = weighted.map { target in
+            .with {
+              $0.name = target.cluster
+              $0.weight = .init(UInt32(target.weight))
+            }
+          }
+        }
       })
   }
 }

@@ -187,6 +187,7 @@ extension TranslationContext {
           service, id: id, settings: UpstreamSettings(.object(["protocol": .string("http")])), endpoints: gateways,
           lambda: function, sidecar, &part)
       case nil:
+        if let split = try lambdaSplit(service, id: id, sidecar, &part) { return split }
         guard sidecar.hasIdentity else {
           part.fail(service, "no mesh certificate for \(sidecar.service) yet; upstream not configured")
           return nil
@@ -215,12 +216,21 @@ extension TranslationContext {
     _ service: String, id: String, settings: UpstreamSettings, endpoints: [ServiceInstance], lambda: LambdaFunction? = nil,
     _ sidecar: Sidecar, _ builder: inout ProxyBuilder
   ) throws -> UpstreamFilter {
+    let cluster = try meshCluster(service, settings: settings, endpoints: endpoints, sidecar, &builder)
+    guard settings.isHTTP else { return .tcp(cluster: cluster) }
+    builder.add(try shared(UpstreamRoute(id: id, cluster: cluster, lambda: lambda)))
+    return .http(protocol: settings.protocol, route: id)
+  }
+
+  /// A mesh cluster to `service` with these endpoints; its name.
+  func meshCluster(
+    _ service: String, settings: UpstreamSettings, endpoints: [ServiceInstance], _ sidecar: Sidecar,
+    _ builder: inout ProxyBuilder
+  ) throws -> String {
     let cluster = try shared(MeshCluster(service: service, caller: sidecar.service, settings: settings))
     builder.add(cluster)
     builder.add(try shared(MeshEndpoints(cluster: cluster.name, endpoints: endpoints.map(MeshEndpoints.Endpoint.init))))
-    guard settings.isHTTP else { return .tcp(cluster: cluster.name) }
-    builder.add(try shared(UpstreamRoute(id: id, cluster: cluster.name, lambda: lambda)))
-    return .http(protocol: settings.protocol, route: id)
+    return cluster.name
   }
 
   // MARK: Transparent proxy
@@ -311,7 +321,7 @@ extension TranslationContext {
 }
 
 /// One sidecar's inputs, resolved once.
-private struct Sidecar {
+struct Sidecar {
   var proxy: ServiceInstance
   var config: ProxyConfig
   var resolved: ResolvedProxyConfig
