@@ -16,15 +16,29 @@ public struct TranslationOptions: Sendable, Hashable {
   /// What the gateway does for callers no intention names. nil: as Consul does, deny when
   /// Consul's ACLs default to deny, else allow.
   public var defaultIntentionPolicy: IntentionPolicy?
+  /// The status function errors reach callers with, for every Lambda service that does not set
+  /// `lambda-xds/function-error-status` itself (`off` there opts out); nil: pass them through.
+  public var functionErrorStatus: Int?
 
   public init(
     lambdaEndpoint: LambdaEndpoint? = nil, caBundlePath: String = "/etc/ssl/certs/ca-certificates.crt",
-    connectTimeoutMilliseconds: Int = 5000, defaultIntentionPolicy: IntentionPolicy? = nil
+    connectTimeoutMilliseconds: Int = 5000, defaultIntentionPolicy: IntentionPolicy? = nil,
+    functionErrorStatus: Int? = nil
   ) {
     self.lambdaEndpoint = lambdaEndpoint
     self.caBundlePath = caBundlePath
     self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
     self.defaultIntentionPolicy = defaultIntentionPolicy
+    self.functionErrorStatus = functionErrorStatus
+  }
+
+  /// The status a function's errors are mapped to, after the global default; nil: none.
+  func functionErrorStatus(for function: LambdaFunction) -> Int? {
+    switch function.functionErrorStatus {
+    case .status(let status): status
+    case .off: nil
+    case nil: functionErrorStatus
+    }
   }
 
   /// The default intention policy for a catalog: the option, else Consul's ACL default.

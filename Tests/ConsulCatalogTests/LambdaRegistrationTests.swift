@@ -46,7 +46,8 @@ struct LambdaRegistrationTests {
     let function = try tuned.function.get()
     #expect(function.timeoutMilliseconds == 90_000 && function.maxRequestBytes == 524_288)
     #expect(function.signedHeaders == .only(["content-type", "x-trace*"]) && function.credentialsProfile == "billing")
-    #expect(function.functionErrorStatus == 502)
+    #expect(function.functionErrorStatus == .status(502))
+    #expect(try parse(settingsEntry(["function-error-status": "OFF"]))?.function.get().functionErrorStatus == .off)
     #expect(tuned.warnings.isEmpty)
 
     let bad = try #require(try parse(settingsEntry([
@@ -74,7 +75,7 @@ struct LambdaRegistrationTests {
     #expect(Set(kv.keys) == ["payments", "broken"])
     let merged = try #require(try parse(settingsEntry(["timeout": "10s", "max-request-bytes": "1MiB"]), settings: kv["payments"]))
     let function = try merged.function.get()
-    #expect(function.timeoutMilliseconds == 30_000 && function.functionErrorStatus == 502 && function.maxRequestBytes == 1_048_576)
+    #expect(function.timeoutMilliseconds == 30_000 && function.functionErrorStatus == .status(502) && function.maxRequestBytes == 1_048_576)
     #expect(merged.warnings == ["Meta lambda-xds/timeout is overridden by Consul KV lambda-xds/services/payments"])
     #expect(merged.settingKeys == ["lambda-xds/function-error-status", "lambda-xds/max-request-bytes", "lambda-xds/timeout"])
 

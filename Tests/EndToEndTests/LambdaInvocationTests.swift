@@ -157,6 +157,23 @@ struct LambdaInvocationTests {
     #expect(try await mesh.call("payments").status == 201, "a successful call is untouched")
   }
 
+  @Test("--lambda-function-error-status: the default for every Lambda service; Meta off opts one out")
+  func globalFunctionErrors() async throws {
+    let mesh = try await MeshDeployment.start(serveArguments: ["--lambda-function-error-status", "503"]) { document in
+      document.entry("service-defaults", "authentication") {
+        var meta = $0["Meta"] as? [String: Any] ?? [:]
+        meta["lambda-xds/function-error-status"] = "off"
+        $0["Meta"] = meta
+      }
+    }
+    defer { mesh.stop() }
+    try await mesh.bothLambdaPathsAnswer()
+    let failed = try await mesh.call("payments", body: #"{"action":"raise-error"}"#)
+    #expect(failed.status == 503 && failed.headers["x-amz-function-error"] == "Unhandled")
+    let passed = try await mesh.call("authentication", body: #"{"action":"raise-error"}"#)
+    #expect(passed.status == 200 && passed.headers["x-amz-function-error"] == "Unhandled", "Meta off")
+  }
+
   @Test("a canary: service-splitter 90/10 between two Lambda versions; 200 calls land within binomial bounds, direct and through the gateway")
   func canary() async throws {
     let function = "arn:aws:lambda:us-east-1:123456789012:function:checkout"

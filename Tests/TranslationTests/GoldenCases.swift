@@ -33,6 +33,10 @@ struct GoldenCase: Sendable, CustomStringConvertible {
     defaultDeny.name = "intentions-default-deny"
     defaultDeny.options.defaultIntentionPolicy = .deny
     cases.append(defaultDeny)
+    var globalErrors = fixture("overrides")
+    globalErrors.name = "overrides-global-function-errors"
+    globalErrors.options.functionErrorStatus = 503
+    cases.append(globalErrors)
     var directDefaultDeny = fixture("direct-intentions")
     directDefaultDeny.name = "direct-intentions-default-deny"
     directDefaultDeny.options.defaultIntentionPolicy = .deny

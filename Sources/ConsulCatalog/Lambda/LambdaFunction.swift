@@ -32,8 +32,15 @@ public struct LambdaFunction: Sendable, Hashable {
   /// nil means the proxy's default credential chain.
   public var credentialsProfile: String?
   /// The status a function error (Lambda's 200 with `X-Amz-Function-Error`) reaches the caller
-  /// with (Meta `lambda-xds/function-error-status`, 400-599); nil passes it through as 200, as Consul.
-  public var functionErrorStatus: Int?
+  /// with (Meta `lambda-xds/function-error-status`: 400-599, or `off`); nil: the global default
+  /// (`--lambda-function-error-status`), which is to pass it through as 200, as Consul.
+  public var functionErrorStatus: FunctionErrorStatus?
+
+  public enum FunctionErrorStatus: Sendable, Hashable {
+    case status(Int)
+    /// Passed through even when a global default is set.
+    case off
+  }
 
   public static let maximumTimeoutMilliseconds = 900_000
   public static let maximumPayloadBytes = 6 * 1024 * 1024

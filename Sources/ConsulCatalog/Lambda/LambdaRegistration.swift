@@ -184,7 +184,7 @@ enum LambdaXDSMeta {
     if let profile = setting(credentialsProfile, { isProfileName($0) ? $0 : nil }, expected: "a profile name (letters, digits, - _ . @ +, at most 64)") {
       function.credentialsProfile = profile
     }
-    if let status = setting(functionErrorStatus, { Int($0).flatMap { (400...599).contains($0) ? $0 : nil } }, expected: "an HTTP status from 400 to 599 such as 502") {
+    if let status = setting(functionErrorStatus, parseFunctionErrorStatus, expected: "an HTTP status from 400 to 599 such as 502, or off") {
       function.functionErrorStatus = status
     }
     return function
@@ -235,6 +235,11 @@ enum LambdaXDSMeta {
       }
       return valid && !names.isEmpty ? .only(names) : nil
     }
+  }
+
+  static func parseFunctionErrorStatus(_ text: String) -> LambdaFunction.FunctionErrorStatus? {
+    if text.lowercased() == "off" { return .off }
+    return Int(text).flatMap { (400...599).contains($0) ? .status($0) : nil }
   }
 
   /// The names AWS's credentials files use in practice.

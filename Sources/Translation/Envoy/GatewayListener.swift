@@ -76,7 +76,7 @@ struct GatewayListener: ResourceSpec {
     -> FilterChain
   {
     var filters = [try HTTPFilters.rbac(denyAll)]
-    if let errors = try HTTPFilters.functionErrors(chain.function) { filters.append(errors) }
+    if let errors = try HTTPFilters.functionErrors(chain.function, options) { filters.append(errors) }
     if chain.function.filterMode == .downstream {
       filters.append(try HTTPFilters.lambda(chain.function, endpoint: options.endpoint(for: chain.function)))
     }

@@ -48,12 +48,12 @@ enum HTTPFilters {
 
   static let customResponseName = "envoy.filters.http.custom_response"
 
-  /// Lambda answers a function error with 200 and `X-Amz-Function-Error`; with the service's
-  /// `functionErrorStatus` set, `custom_response` (listed before `aws_lambda`, so it sees the
+  /// Lambda answers a function error with 200 and `X-Amz-Function-Error`; with a status for the
+  /// service (its own or the global default), `custom_response` (listed before `aws_lambda`, so it sees the
   /// response after it) answers that status instead, keeps the header, and, since Envoy 1.40's
   /// local reply cannot carry the upstream body, says in a JSON body which error and request it was.
-  static func functionErrors(_ function: LambdaFunction) throws -> HTTPFilter? {
-    guard let status = function.functionErrorStatus else { return nil }
+  static func functionErrors(_ function: LambdaFunction, _ options: TranslationOptions) throws -> HTTPFilter? {
+    guard let status = options.functionErrorStatus(for: function) else { return nil }
     typealias FieldMatcher = Xds_Type_Matcher_V3_Matcher.MatcherList.FieldMatcher
     let input = try Google_Protobuf_Any.packing(
       Envoy_Type_Matcher_V3_HttpResponseHeaderMatchInput.with { $0.headerName = "x-amz-function-error" })

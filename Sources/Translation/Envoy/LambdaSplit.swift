@@ -31,7 +31,9 @@ struct LambdaSplit: Hashable {
     if targets.contains(where: { $0.intentions != nil }) {
       filters.append(try HTTPFilters.rbacWithoutRules())
     }
-    if Set(targets.map(\.function.functionErrorStatus)).count == 1, let errors = try HTTPFilters.functionErrors(first) {
+    if Set(targets.map { options.functionErrorStatus(for: $0.function) }).count == 1,
+      let errors = try HTTPFilters.functionErrors(first, options)
+    {
       filters.append(errors)
     }
     if first.filterMode == .downstream { filters.append(try HTTPFilters.lambda(first, endpoint: options.endpoint(for: first))) }

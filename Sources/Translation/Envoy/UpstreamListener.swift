@@ -28,7 +28,7 @@ enum UpstreamFilter: Hashable {
           statPrefix: statPrefix, protocol: proto, routes: .rds(route), filters: try HTTPFilters.upstream(protocol: proto)))
     case .lambda(let function, let cluster, let route, let intentions):
       let rbac = try intentions.map { [try HTTPFilters.rbac($0)] } ?? []
-      let errors = try HTTPFilters.functionErrors(function).map { [$0] } ?? []
+      let errors = try HTTPFilters.functionErrors(function, environment.options).map { [$0] } ?? []
       let lambda = function.filterMode == .downstream
         ? [try HTTPFilters.lambda(function, endpoint: environment.options.endpoint(for: function))] : []
       var manager = ConnectionManagers.manager(

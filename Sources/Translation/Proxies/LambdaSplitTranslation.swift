@@ -41,7 +41,7 @@ extension TranslationContext {
             intentions: IntentionsRBAC.rules(
               forCaller: sidecar.service, catalog.effectiveIntentions(for: split.service), defaultPolicy: intentionPolicy)))
       }
-      if Set(targets.map(\.function.functionErrorStatus)).count > 1 {
+      if Set(targets.map { options.functionErrorStatus(for: $0.function) }).count > 1 {
         builder.warn(service, "its Lambda services set different lambda-xds/function-error-status values; function errors pass through as 200")
       }
       return .lambdaSplit(LambdaSplit(targets: targets, route: id))
