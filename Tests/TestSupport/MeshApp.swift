@@ -10,16 +10,23 @@ public final class MeshApp: @unchecked Sendable {
     public var path: String
     /// The SPIFFE URI from `x-forwarded-client-cert`; nil when none was forwarded.
     public var caller: String?
+    /// The Host header it received.
+    public var host: String?
   }
 
   public let name: String
   public let port: Int
   private let process: ChildProcess
 
-  /// - Parameter host: the address it listens on.
-  public static func start(name: String, host: String = "127.0.0.1") throws -> MeshApp {
+  /// - Parameters:
+  ///   - host: the address it listens on.
+  ///   - tls: serve HTTPS with this certificate and key (PEM files).
+  public static func start(name: String, host: String = "127.0.0.1", tls: (certificate: String, key: String)? = nil) throws
+    -> MeshApp
+  {
+    let certificate = tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? []
     let (process, port) = try PythonServer.start(
-      script: "Tests/simulators/mesh_app.py", arguments: ["--name", name, "--host", host])
+      script: "Tests/simulators/mesh_app.py", arguments: ["--name", name, "--host", host] + certificate)
     return MeshApp(name: name, port: port, process: process)
   }
 

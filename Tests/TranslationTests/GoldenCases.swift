@@ -23,7 +23,7 @@ struct GoldenCase: Sendable, CustomStringConvertible {
 
   static let all: [GoldenCase] = {
     var cases = [
-      "direct", "direct-intentions", "canary", "gated", "opposite", "invalid", "overrides", "intentions", "unhealthy-gateway",
+      "direct", "direct-intentions", "canary", "gateway-services", "gated", "opposite", "invalid", "overrides", "intentions", "unhealthy-gateway",
       "mesh-inbound", "mesh-upstreams", "mesh-tproxy", "mesh-expose", "mesh-bad-input",
     ].map { fixture($0) }
     var noCertificates = fixture("gated", withCertificates: false)
@@ -51,6 +51,19 @@ struct GoldenCase: Sendable, CustomStringConvertible {
     cases.append(local)
     return cases
   }()
+
+  /// The files gateway-services' terminating-gateway entry names for TLS origination (Envoy
+  /// reads them; validate mode needs them to exist), from the fixture certificates.
+  static func writeOriginationFiles() throws {
+    let directory = URL(fileURLWithPath: "/tmp/lambda-xds-golden")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let certificates = fixtures.appendingPathComponent("certificates")
+    for (name, source) in [("search-ca.pem", "roots.pem"), ("client.pem", "api.pem"), ("client-key.pem", "api-key.pem")] {
+      let target = directory.appendingPathComponent(name)
+      try? FileManager.default.removeItem(at: target)
+      try FileManager.default.copyItem(at: certificates.appendingPathComponent(source), to: target)
+    }
+  }
 
   /// The test-only mesh CA and leaves under Fixtures/certificates.
   static let certificates: MeshCertificates = {

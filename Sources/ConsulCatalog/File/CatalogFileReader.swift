@@ -95,10 +95,13 @@ extension CatalogSnapshot {
     var intents: [String: ServiceIntentions] = [:]
     var meshEntry = MeshConfig()
     var splits: [String: ServiceSplitter] = [:]
+    var tls: [String: [String: OriginationTLS]] = [:]
     for (index, result) in entries.enumerated() {
       switch result {
       case .success(.serviceDefaults(let entry)): defaults[entry.name] = entry
-      case .success(.terminatingGateway(let name, let services)): links[name] = services
+      case .success(.terminatingGateway(let name, let services, let origination)):
+        links[name] = services
+        if !origination.isEmpty { tls[name] = origination }
       case .success(.proxyDefaults(let entry)): proxy = entry
       case .success(.serviceIntentions(let entry)): intents[entry.destination] = entry
       case .success(.mesh(let entry)): meshEntry = entry
@@ -125,6 +128,7 @@ extension CatalogSnapshot {
     if intentions != intents { intentions = intents }
     if mesh != meshEntry { mesh = meshEntry }
     if splitters != splits { splitters = splits }
+    if gatewayTLS != tls { gatewayTLS = tls }
     if lambdas != declared { lambdas = declared }
     return rejected
   }

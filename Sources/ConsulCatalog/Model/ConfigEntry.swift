@@ -1,7 +1,8 @@
 /// The config entries lambda-xds reads, as `PUT /v1/config` bodies or `/v1/config` answers.
 public enum ConfigEntry: Sendable, Equatable {
   case serviceDefaults(ServiceDefaults)
-  case terminatingGateway(name: String, services: [String])
+  /// `tls`: per linked service, the TLS the gateway originates to it (entries with a `CAFile`).
+  case terminatingGateway(name: String, services: [String], tls: [String: OriginationTLS])
   case proxyDefaults(ProxyDefaults)
   case serviceIntentions(ServiceIntentions)
   case mesh(MeshConfig)
@@ -18,13 +19,15 @@ public enum ConfigEntry: Sendable, Equatable {
     case "service-defaults":
       self = .serviceDefaults(try ServiceDefaults(body, name: name))
     case "terminating-gateway":
+      var tls: [String: OriginationTLS] = [:]
       let services = try (body["Services"]?.array ?? []).map { service throws(CatalogError) in
         guard let linked = service["Name"]?.string, !linked.isEmpty else {
           throw CatalogError("terminating-gateway \(name): a linked service has no Name")
         }
+        if let origination = OriginationTLS(service) { tls[linked] = origination }
         return linked
       }
-      self = .terminatingGateway(name: name, services: services)
+      self = .terminatingGateway(name: name, services: services, tls: tls)
     case "proxy-defaults":
       self = .proxyDefaults(try ProxyDefaults(body))
     case "service-intentions":
@@ -216,5 +219,28 @@ extension JSONValue {
       }
     }
     return config.isEmpty ? .null : .object(config)
+  }
+}
+
+/// TLS a terminating gateway originates to a linked service (the entry's `CAFile`, `CertFile`,
+/// `KeyFile`, `SNI`). The files are read by Envoy on the gateway's host, as in Consul.
+public struct OriginationTLS: Sendable, Hashable {
+  public var caFile: String
+  public var certFile: String?
+  public var keyFile: String?
+  public var sni: String?
+
+  public init(caFile: String, certFile: String? = nil, keyFile: String? = nil, sni: String? = nil) {
+    self.caFile = caFile
+    self.certFile = certFile
+    self.keyFile = keyFile
+    self.sni = sni
+  }
+
+  /// nil without a `CAFile` (Consul originates TLS only with one).
+  init?(_ service: JSONValue) {
+    func text(_ key: String) -> String? { service[key]?.string.flatMap { $0.isEmpty ? nil : $0 } }
+    guard let ca = text("CAFile") else { return nil }
+    self.init(caFile: ca, certFile: text("CertFile"), keyFile: text("KeyFile"), sni: text("SNI"))
   }
 }

@@ -54,7 +54,7 @@ public struct CatalogChange: Sendable, Equatable {
     services.formUnion(Self.changedKeys(old.lambdas, new.lambdas))
     services.formUnion(Self.changedKeys(old.intentions, new.intentions))
     services.formUnion(Self.changedKeys(old.splitters, new.splitters))
-    for gateway in Self.changedKeys(old.gatewayLinks, new.gatewayLinks) {
+    for gateway in Self.changedKeys(old.gatewayLinks, new.gatewayLinks).union(Self.changedKeys(old.gatewayTLS, new.gatewayTLS)) {
       services.insert(gateway)
       services.formUnion(old.gatewayLinks[gateway] ?? [])
       services.formUnion(new.gatewayLinks[gateway] ?? [])

@@ -38,6 +38,8 @@ public struct CatalogSnapshot: Sendable, Equatable {
   public var mesh: MeshConfig
   /// service-splitter entries by service name.
   public var splitters: [String: ServiceSplitter] = [:]
+  /// Terminating gateway -> linked service -> the TLS it originates to that service.
+  public var gatewayTLS: [String: [String: OriginationTLS]] = [:]
   /// Objects that could not be read at all (a broken registration or config entry), with why.
   public var rejectedObjects: [String]
   /// Consul's `X-Consul-Default-Acl-Policy` (`allow` or `deny`); nil for a catalog file.
@@ -162,14 +164,29 @@ public struct CatalogSnapshot: Sendable, Equatable {
 
   /// The terminating gateways that link a service (directly or by `*`).
   public func gateways(linking service: String) -> [String] {
-    Set((gatewaysByService[service] ?? []) + (gatewaysByService["*"] ?? [])).sorted()
+    let wildcard = coveredByWildcard(service) ? gatewaysByService["*"] ?? [] : []
+    return Set((gatewaysByService[service] ?? []) + wildcard).sorted()
   }
 
-  /// The services a terminating gateway fronts; its `*` link means every Lambda service.
+  /// The services a terminating gateway fronts. Its `*` link means every service outside the
+  /// mesh: every Lambda service, and every service with instances but no sidecar or
+  /// Connect-native instance (a mesh service keeps its own sidecars).
   public func services(linkedTo gateway: String) -> Set<String> {
     var linked = Set(gatewayLinks[gateway] ?? [])
-    if linked.remove("*") != nil { linked.formUnion(lambdas.keys) }
+    if linked.remove("*") != nil {
+      linked.formUnion(lambdas.keys)
+      linked.formUnion(instancesByService.keys.filter { $0 != gateway && coveredByWildcard($0) })
+    }
     return linked
+  }
+
+  /// Whether a `*` link reaches the service: a Lambda service, or one outside the mesh.
+  private func coveredByWildcard(_ service: String) -> Bool {
+    if lambdas[service] != nil { return true }
+    guard service != "consul", connectEndpointsByService[service] == nil, let instances = instancesByService[service] else {
+      return false
+    }
+    return instances.allSatisfy { $0.kind == .typical }
   }
 
   private static func index(_ links: [String: [String]]) -> [String: [String]] {
@@ -186,7 +203,7 @@ public struct CatalogSnapshot: Sendable, Equatable {
       && lhs.lambdas == rhs.lambdas && lhs.gatewayLinks == rhs.gatewayLinks && lhs.intentions == rhs.intentions
       && lhs.serviceDefaults == rhs.serviceDefaults && lhs.proxyDefaults == rhs.proxyDefaults && lhs.mesh == rhs.mesh
       && lhs.rejectedObjects == rhs.rejectedObjects && lhs.aclDefaultPolicy == rhs.aclDefaultPolicy
-      && lhs.splitters == rhs.splitters
+      && lhs.splitters == rhs.splitters && lhs.gatewayTLS == rhs.gatewayTLS
   }
 }
 

@@ -3,15 +3,24 @@ import EnvoyAPI
 import ResourceCache
 import SwiftProtobuf
 
-/// A terminating gateway's listener: TLS is inspected for SNI, and each linked Lambda service
-/// gets a filter chain that demands the caller's mesh certificate, enforces intentions, signs
-/// and invokes.
+/// A terminating gateway's listener: TLS is inspected for SNI, and each linked service gets a
+/// filter chain that demands the caller's mesh certificate and enforces intentions; a Lambda
+/// service's chain then signs and invokes, any other service's forwards to its cluster (TCP, or
+/// HTTP over its route).
 struct GatewayListener: ResourceSpec {
   struct Chain: Hashable {
+    enum Kind: Hashable {
+      case lambda(LambdaFunction)
+      case tcp
+      case http(protocol: String)
+    }
+
     var service: String
     var sni: String
-    var function: LambdaFunction
+    var kind: Kind
     var rbac: RBACRules
+
+    var function: LambdaFunction? { if case .lambda(let function) = kind { function } else { nil } }
   }
 
   var address: String
@@ -33,7 +42,7 @@ struct GatewayListener: ResourceSpec {
       ]
       $0.filterChains = try chains.map { try Self.filterChain($0, datacenter: datacenter, options: options) }
       // The gateway buffers each call whole to sign it: room for the largest linked function's.
-      if let limit = chains.map(\.function.maxRequestBytes).max() { $0.perConnectionBufferLimitBytes = .init(UInt32(limit)) }
+      if let limit = chains.compactMap(\.function?.maxRequestBytes).max() { $0.perConnectionBufferLimitBytes = .init(UInt32(limit)) }
     })
   }
 
@@ -52,16 +61,21 @@ struct GatewayListener: ResourceSpec {
 
   private static func routes(_ chain: Chain, options: TranslationOptions) throws -> RouteConfiguration {
     var routes = ConnectionManagers.routes(name: chain.sni, virtualHost: chain.sni, cluster: chain.sni, validateClusters: true) {
-      HTTPFilters.lambdaTimeouts(chain.function, &$0)
+      if let function = chain.function {
+        HTTPFilters.lambdaTimeouts(function, &$0)
+      } else {
+        // As Consul: the service sees its own host name, not the mesh's.
+        $0.autoHostRewrite = .init(true)
+      }
     }
     var perFilter = [
       HTTPFilters.rbacName: try Google_Protobuf_Any.packing(
         Envoy_Extensions_Filters_Http_Rbac_V3_RBACPerRoute.with { $0.rbac.rules = chain.rbac })
     ]
-    if chain.function.filterMode == .downstream {
+    if let function = chain.function, function.filterMode == .downstream {
       perFilter[HTTPFilters.lambdaName] = try Google_Protobuf_Any.packing(
         Envoy_Extensions_Filters_Http_AwsLambda_V3_PerRouteConfig.with {
-          $0.invokeConfig = HTTPFilters.lambdaConfig(chain.function, endpoint: options.endpoint(for: chain.function))
+          $0.invokeConfig = HTTPFilters.lambdaConfig(function, endpoint: options.endpoint(for: function))
         })
     }
     routes.virtualHosts[0].routes[0].typedPerFilterConfig = perFilter
@@ -75,22 +89,35 @@ struct GatewayListener: ResourceSpec {
   private static func filterChain(_ chain: Chain, datacenter: String, options: TranslationOptions) throws
     -> FilterChain
   {
+    let statPrefix = MeshNames.statPrefix(chain.service, datacenter: datacenter)
+    let socket = try TLSSockets.meshDownstream(serviceLeaf: MeshNames.leafSecret(chain.service))
+    if chain.kind == .tcp {
+      let filters = [try NetworkFilters.rbac(chain.rbac), try NetworkFilters.tcpProxy(statPrefix: statPrefix, cluster: chain.sni)]
+      return .with {
+        $0.filterChainMatch.serverNames = [chain.sni]
+        $0.filters = filters
+        $0.transportSocket = socket
+      }
+    }
     var filters = [try HTTPFilters.rbac(denyAll)]
-    if let errors = try HTTPFilters.functionErrors(chain.function, options) { filters.append(errors) }
-    if chain.function.filterMode == .downstream {
-      filters.append(try HTTPFilters.lambda(chain.function, endpoint: options.endpoint(for: chain.function)))
+    if let function = chain.function {
+      if let errors = try HTTPFilters.functionErrors(function, options) { filters.append(errors) }
+      if function.filterMode == .downstream {
+        filters.append(try HTTPFilters.lambda(function, endpoint: options.endpoint(for: function)))
+      }
     }
     filters.append(try HTTPFilters.router())
     var manager = HTTPConnectionManager.with {
-      $0.statPrefix = MeshNames.statPrefix(chain.service, datacenter: datacenter)
+      $0.statPrefix = statPrefix
       $0.rds.configSource = .ads
       $0.rds.routeConfigName = chain.sni
       $0.httpFilters = filters
-      $0.stripAnyHostPort = true
+      // A port in Host would break a Lambda signature.
+      if chain.function != nil { $0.stripAnyHostPort = true }
+      if case .http(let proto) = chain.kind, ["http2", "grpc"].contains(proto) { $0.http2ProtocolOptions = .init() }
     }
     ConnectionManagers.forwardClientCertificate(&manager)
     let networkFilter = try ConnectionManagers.networkFilter(manager)
-    let socket = try TLSSockets.meshDownstream(serviceLeaf: MeshNames.leafSecret(chain.service))
     return .with {
       $0.filterChainMatch.serverNames = [chain.sni]
       $0.filters = [networkFilter]

@@ -192,7 +192,7 @@ extension TranslationContext {
           part.fail(service, "no mesh certificate for \(sidecar.service) yet; upstream not configured")
           return nil
         }
-        let endpoints = connectEndpoints[service] ?? []
+        let endpoints = meshEndpoints(of: service)
         if endpoints.isEmpty {
           part.warn(service, "upstream has no instance in the mesh (no sidecar or Connect-native instance); its cluster stays empty")
         } else if !endpoints.contains(where: \.healthy) {
@@ -271,7 +271,7 @@ extension TranslationContext {
       return mine
     }
     for service in candidates.sorted() where !explicit.contains(service) {
-      let endpoints = connectEndpoints[service] ?? []
+      let endpoints = meshEndpoints(of: service)
       let virtualIPs = virtualIPs(of: service)
       guard !virtualIPs.isEmpty else {
         if !endpoints.isEmpty || plan.routes[service] != nil {
@@ -306,6 +306,14 @@ extension TranslationContext {
       part.add(try shared(OutboundListener(port: sidecar.resolved.outboundListenerPort, chains: chains, passthrough: passthrough)))
       return nil
     }
+  }
+
+  /// Where a sidecar sends a mesh service's traffic, as Consul's `/v1/health/connect` lists it:
+  /// the terminating gateways that link it, else its sidecars and Connect-native instances.
+  private func meshEndpoints(of service: String) -> [ServiceInstance] {
+    let gateways = catalog.gateways(linking: service)
+    guard !gateways.isEmpty else { return connectEndpoints[service] ?? [] }
+    return gateways.flatMap { instancesByService[$0] ?? [] }
   }
 
   /// A service's virtual IPs: those on its mesh endpoints and its own instances, and the
