@@ -9,7 +9,8 @@
 # Builds the release products, generates a mesh (lambda-xds-loadgen catalog), starts
 # `lambda-xds serve` on CPU 0 and the simulated Envoys on CPU 1, and measures: cold-start storms,
 # convergence after a one-proxy and an all-proxy change (with --debounce 0 and 100 when serve has
-# that flag), idle memory per connected proxy, server CPU per delivered response; then the same
+# that flag; the all-proxy change also over delta ADS), memory kept across ten changes, idle
+# memory per connected proxy, server CPU per delivered response; then the same
 # against `lambda-xds-loadgen bare` serving what lambda-xds sent (recorded first); then
 # lambda-xds-bench. Prints a table (ours / bare / ratio) and writes bench-results/<timestamp>.json.
 # Exit status non-zero when any scenario fails to run (CI uses --quick as a smoke test).
@@ -221,6 +222,18 @@ for debounce in "${DEBOUNCES[@]}"; do
     loadgen_run "ours-converge-$change-d$debounce" --scenario converge --count "$MAXN" \
       --catalog "$CATALOG" --change "$change" --repeat "$REPEAT"
   done
+  if [ "$debounce" = 0 ]; then
+    # The same all-proxy change over delta ADS (each stream gets only what changed).
+    loadgen_run "ours-converge-all-delta-d0" --scenario converge --count "$MAXN" \
+      --catalog "$CATALOG" --change all --repeat "$REPEAT" --delta
+    # Memory kept across changes: RSS after one all-proxy change, then after ten more.
+    loadgen_run "ours-growth-first" --scenario converge --count "$MAXN" --catalog "$CATALOG" --change all --repeat 1
+    rss_first=$(rss_kib "$SERVER_PID")
+    loadgen_run "ours-growth-ten" --scenario converge --count "$MAXN" --catalog "$CATALOG" --change all --repeat 10
+    rss_ten=$(rss_kib "$SERVER_PID")
+    echo "{\"rssAfterOneKiB\": $rss_first, \"rssAfterTenMoreKiB\": $rss_ten, \"proxies\": $MAXN}" >"$RESULTS/ours-growth.server.json"
+    log "ours growth: ${rss_first} KiB after one change, ${rss_ten} KiB after ten more ($MAXN proxies)"
+  fi
   stop_server
 done
 
@@ -298,6 +311,14 @@ for debounce in debounces.split():
         b50, b99 = converge(f"bare-converge-{change}-d0")
         row(f"converge {change} (debounce {debounce}) p50", o50, b50, "ms")
         row(f"converge {change} (debounce {debounce}) p99", o99, b99, "ms")
+
+o50, o99 = converge("ours-converge-all-delta-d0")
+row("converge all over delta (debounce 0) p50", o50, None, "ms")
+row("converge all over delta (debounce 0) p99", o99, None, "ms")
+
+growth = data.get("ours-growth.server")
+row(f"RSS growth over 10 all-proxy changes (N={maxn}, after the clients left)",
+    (growth["rssAfterTenMoreKiB"] - growth["rssAfterOneKiB"]) / 1024 if growth else None, None, "MiB")
 
 def per_proxy(side):
     s = data.get(f"{side}-idle.server")

@@ -33,7 +33,7 @@ struct CatalogCommand: ParsableCommand {
   @Option(help: "Terminating gateway instances.") var gateways = 1
   @Option(help: "The catalog file to write (or, with --mutate, to edit).") var out: String
   @Option(help: "Where to write the node ids, one a line.") var nodesOut: String?
-  @Option(help: "Unsupported: the Consul simulator has no load option (it is seeded through its HTTP API).")
+  @Option(help: "Also write the mesh as the Consul simulator's start state (consul_simulator.py --load FILE).")
   var simulatorOut: String?
   @Option(help: "Edit --out instead of generating: one | all.") var mutate: MutationScope?
 
@@ -43,10 +43,7 @@ struct CatalogCommand: ParsableCommand {
         throw ValidationError("--services and --lambdas must be at least 1, --upstreams at least 1")
       }
     }
-    if simulatorOut != nil {
-      throw ValidationError(
-        "--simulator-out: Tests/simulators/consul_simulator.py cannot load a state file; seed it through its HTTP API")
-    }
+    if simulatorOut != nil && mutate != nil { throw ValidationError("--simulator-out goes with generating, not --mutate") }
   }
 
   func run() throws {
@@ -61,6 +58,8 @@ struct CatalogCommand: ParsableCommand {
       services: services, lambdas: lambdas, sidecars: sidecars, upstreams: upstreams, gateways: gateways)
     let data = try JSONSerialization.data(withJSONObject: mesh.catalog(), options: [.sortedKeys])
     try writeAtomically(data, to: out)
+    // The simulator reads the catalog file's own format.
+    if let simulatorOut { try writeAtomically(data, to: simulatorOut) }
     if let nodesOut {
       try Data((mesh.nodeIDs.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: nodesOut))
     }

@@ -165,3 +165,23 @@ def test_kv_as_consul_stores_and_answers_it(consul):
     urllib.request.urlopen(request, timeout=5)
     with pytest.raises(urllib.error.HTTPError):
         get(prefix + "?recurse")
+
+
+def test_load_starts_with_a_catalog_file(tmp_path):
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({
+        "registrations": [{"Node": "n", "Address": "10.0.0.1", "Service": {"Service": "web", "Port": 80}}],
+        "config_entries": [{"Kind": "service-defaults", "Name": "web", "Protocol": "http"}],
+        "kv": {"lambda-xds/services/web": {"timeout": "30s"}}}))
+    process = subprocess.Popen([sys.executable, str(SIMULATOR), "--port", "0", "--load", str(catalog)],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{int(process.stdout.readline().split()[-1])}"
+        assert "web" in get(base + "/v1/catalog/services")[1]
+        assert get(base + "/v1/health/service/web")[1][0]["Service"]["Port"] == 80
+        assert get(base + "/v1/config/service-defaults/web")[1]["Protocol"] == "http"
+        value = get(base + "/v1/kv/lambda-xds/services/web")[1][0]["Value"]
+        assert json.loads(base64.b64decode(value)) == {"timeout": "30s"}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)

@@ -14,7 +14,8 @@ to a lower value, and 403 for a wrong token. GET /_sim/stats counts requests per
 Also runs a Connect CA (roots and per-service leaf certificates; PUT /_sim/rotate-leaf/<service>
 reissues one). Needs the `cryptography` package.
 
-Usage: consul_simulator.py --port 0 [--token SECRET] [--datacenter dc1]; prints "listening PORT".
+Usage: consul_simulator.py --port 0 [--token SECRET] [--datacenter dc1] [--load CATALOG_FILE];
+prints "listening PORT".
 """
 
 import argparse
@@ -66,6 +67,46 @@ class State:
         self.index += 1
         self.lock.notify_all()
         return self.index
+
+    # Writes, as PUT /v1/catalog/register, PUT /v1/config and PUT /v1/kv/<key> make them (lock held).
+    def register(self, body):
+        index = self.bump()
+        node = body["Node"]
+        if not body.get("SkipNodeUpdate") or node not in self.nodes:
+            self.nodes[node] = {"Node": node, "Address": body.get("Address", ""), "Meta": body.get("NodeMeta")}
+        service = body.get("Service")
+        if service:
+            service = dict(service)
+            service.setdefault("ID", service["Service"])
+            checks = list(body.get("Checks") or [])
+            if body.get("Check"):
+                checks.append(body["Check"])
+            self.services[service["ID"]] = {"node": node, "service": service, "checks": checks, "index": index}
+
+    def put_config(self, body):
+        index = self.bump()
+        entry = dict(body)
+        key = (entry["Kind"], entry["Name"])
+        entry["CreateIndex"] = self.entries.get(key, {}).get("CreateIndex", index)
+        entry["ModifyIndex"] = index
+        self.entries[key] = entry
+
+    def put_kv(self, key, value):
+        index = self.bump()
+        created = self.kv.get(key, {}).get("CreateIndex", index)
+        self.kv[key] = {"Key": key, "Value": value, "CreateIndex": created, "ModifyIndex": index}
+
+    def load(self, path):
+        """A lambda-xds catalog file (registrations, config_entries, kv) as if PUT one by one."""
+        with open(path) as f:
+            document = json.load(f)
+        with self.lock:
+            for body in document.get("registrations") or []:
+                self.register(body)
+            for body in document.get("config_entries") or []:
+                self.put_config(body)
+            for key, value in (document.get("kv") or {}).items():
+                self.put_kv(key, (value if isinstance(value, str) else json.dumps(value)).encode())
 
 
 class ConnectCA:
@@ -427,27 +468,12 @@ class Handler(BaseHTTPRequestHandler):
             key = urllib.parse.unquote(path[len("/v1/kv/"):])
             value = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with state.lock:
-                index = state.bump()
-                created = state.kv.get(key, {}).get("CreateIndex", index)
-                state.kv[key] = {"Key": key, "Value": value, "CreateIndex": created, "ModifyIndex": index}
+                state.put_kv(key, value)
             return self.reply(200, True)
         body = self.body()
         if path == "/v1/catalog/register":
             with state.lock:
-                index = state.bump()
-                node = body["Node"]
-                if not body.get("SkipNodeUpdate") or node not in state.nodes:
-                    state.nodes[node] = {"Node": node, "Address": body.get("Address", ""),
-                                         "Meta": body.get("NodeMeta")}
-                service = body.get("Service")
-                if service:
-                    service = dict(service)
-                    service.setdefault("ID", service["Service"])
-                    checks = list(body.get("Checks") or [])
-                    if body.get("Check"):
-                        checks.append(body["Check"])
-                    state.services[service["ID"]] = {"node": node, "service": service,
-                                                     "checks": checks, "index": index}
+                state.register(body)
             return self.reply(200, True)
         if path == "/v1/agent/service/register":
             return self.agent_register(body)
@@ -470,12 +496,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, True)
         if path == "/v1/config":
             with state.lock:
-                index = state.bump()
-                entry = dict(body)
-                key = (entry["Kind"], entry["Name"])
-                entry["CreateIndex"] = state.entries.get(key, {}).get("CreateIndex", index)
-                entry["ModifyIndex"] = index
-                state.entries[key] = entry
+                state.put_config(body)
             return self.reply(200, True)
         if path == "/v1/connect/ca/trust-domain":  # test helper: rotate the trust domain
             with state.lock:
@@ -536,6 +557,7 @@ def main():
     parser.add_argument("--unix", help="listen on this Unix socket instead of TCP")
     parser.add_argument("--acl-default", default="allow", choices=["allow", "deny"],
                         help="the ACL default policy Consul reports (X-Consul-Default-Acl-Policy)")
+    parser.add_argument("--load", help="start with this lambda-xds catalog file's registrations, config entries and kv")
     parser.add_argument("--acl", action="append", default=[],
                         help="TOKEN=svc1,svc2: the services a token may write (leaf certificates need it)")
     args = parser.parse_args()
@@ -545,6 +567,8 @@ def main():
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
     Handler.state = State(args.datacenter, args.token)
     Handler.state.acl_default = args.acl_default
+    if args.load:
+        Handler.state.load(args.load)
     if args.acl:
         Handler.state.acl = {item.split("=", 1)[0]: item.split("=", 1)[1].split(",") for item in args.acl}
     def make_server(port):
