@@ -11,7 +11,7 @@ import Translation
 struct EnvoyValidateTests {
   @Test("every proxy of every case", arguments: GoldenCase.all)
   func validate(_ testCase: GoldenCase) throws {
-    try GoldenCase.writeOriginationFiles()
+    GoldenCase.originationFiles
     let translation = try testCase.translate()
     #expect(!translation.proxies.isEmpty)
     for (node, proxy) in translation.proxies.sorted(by: { $0.key < $1.key }) {

@@ -53,17 +53,17 @@ struct GoldenCase: Sendable, CustomStringConvertible {
   }()
 
   /// The files gateway-services' terminating-gateway entry names for TLS origination (Envoy
-  /// reads them; validate mode needs them to exist), from the fixture certificates.
-  static func writeOriginationFiles() throws {
+  /// reads them; validate mode needs them to exist), from the fixture certificates; written once
+  /// (the test cases run in parallel), each atomically.
+  static let originationFiles: Void = {
     let directory = URL(fileURLWithPath: "/tmp/lambda-xds-golden")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let certificates = fixtures.appendingPathComponent("certificates")
     for (name, source) in [("search-ca.pem", "roots.pem"), ("client.pem", "api.pem"), ("client-key.pem", "api-key.pem")] {
-      let target = directory.appendingPathComponent(name)
-      try? FileManager.default.removeItem(at: target)
-      try FileManager.default.copyItem(at: certificates.appendingPathComponent(source), to: target)
+      try! Data(contentsOf: certificates.appendingPathComponent(source))
+        .write(to: directory.appendingPathComponent(name), options: .atomic)
     }
-  }
+  }()
 
   /// The test-only mesh CA and leaves under Fixtures/certificates.
   static let certificates: MeshCertificates = {
