@@ -185,3 +185,29 @@ def test_load_starts_with_a_catalog_file(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
+
+
+def test_wan_federation_forwards_other_datacenters():
+    def start(*arguments):
+        process = subprocess.Popen([sys.executable, str(SIMULATOR), "--port", "0", *arguments], stdout=subprocess.PIPE, text=True)
+        return process, f"http://127.0.0.1:{int(process.stdout.readline().split()[-1])}"
+    dc2, dc2_url = start("--datacenter", "dc2")
+    dc1, dc1_url = start("--wan", f"dc2={dc2_url}")
+    try:
+        assert get(dc1_url + "/v1/catalog/datacenters")[1] == ["dc1", "dc2"]
+        put(dc2_url + "/v1/catalog/register", {"Node": "n2", "Address": "10.2.0.1", "Service": {"Service": "billing", "Port": 80}})
+        put(dc1_url + "/v1/catalog/register", {"Node": "n1", "Address": "10.1.0.1", "Service": {"Service": "web", "Port": 80}})
+        assert set(get(dc1_url + "/v1/catalog/services?dc=dc2")[1]) == {"billing"}
+        assert set(get(dc1_url + "/v1/catalog/services")[1]) == {"web"}
+        status, entries, headers = get(dc1_url + "/v1/health/service/billing?dc=dc2")
+        assert entries[0]["Node"]["Address"] == "10.2.0.1" and int(headers["X-Consul-Index"]) > 0
+        # A write for dc2 lands in dc2; an unknown datacenter is Consul's error.
+        put(dc1_url + "/v1/catalog/register?dc=dc2", {"Node": "n3", "Service": {"Service": "ledger"}})
+        assert "ledger" in get(dc2_url + "/v1/catalog/services")[1]
+        with pytest.raises(urllib.error.HTTPError) as unknown:
+            get(dc1_url + "/v1/catalog/services?dc=dc9")
+        assert unknown.value.code == 500 and unknown.value.read() == b"No path to datacenter"
+    finally:
+        for process in (dc1, dc2):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=10)

@@ -4,7 +4,9 @@
 Serves the endpoints lambda-xds watches with Consul's JSON shapes and headers and real
 blocking-query behaviour (index + wait, X-Consul-Index, jitter up to wait/16), takes writes through
 PUT /v1/catalog/register, PUT /v1/catalog/deregister, PUT /v1/config and DELETE /v1/config, keeps a
-KV store (PUT, GET with ?recurse, DELETE /v1/kv/<key>; values base64 in answers, 404 when none), and
+KV store (PUT, GET with ?recurse, DELETE /v1/kv/<key>; values base64 in answers, 404 when none),
+federates over the WAN with other simulators (--wan dc2=URL: ?dc=dc2 requests are answered by
+that one; /v1/catalog/datacenters lists them), and
 injects faults on request (PUT /_sim/faults): 5xx bursts (a count or a time span), delays, dropped
 connections, hangs (reads answered only after a time span), refused connections (the listener
 closed, every connection reset, and reopened on the same port after a time span), slow leaf
@@ -54,6 +56,7 @@ class State:
         self.services = {}    # service id -> {"node", "service": {...}, "checks": [...], index}
         self.entries = {}     # (kind, name) -> entry with indexes
         self.kv = {}          # key -> {"Key", "Value" (bytes), "CreateIndex", "ModifyIndex"}
+        self.wan = {}         # other datacenter -> its simulator's base URL (WAN federation)
         self.trust_domain = "11111111-2222-3333-4444-555555555555.consul"
         self.ca = ConnectCA(self.trust_domain, datacenter)
         self.acl = None  # token -> services it may write; None: no ACL checks
@@ -312,6 +315,38 @@ class Handler(BaseHTTPRequestHandler):
             return True
         return False
 
+    def forwarded(self, query):
+        """WAN federation: a request for another datacenter (`?dc=`) goes to that datacenter's
+        servers (here: the simulator given with --wan DC=URL) and its answer comes back as is;
+        an unknown datacenter is Consul's 500 "No path to datacenter". Returns True when handled."""
+        dc = query.get("dc", [self.state.datacenter])[0]
+        if dc == self.state.datacenter:
+            return False
+        peer = self.state.wan.get(dc)
+        if peer is None:
+            self.error(500, "No path to datacenter")
+            return True
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        request = urllib.request.Request(peer + self.path, data=body, method=self.command)
+        for name in ["X-Consul-Token", "Content-Type"]:
+            if self.headers.get(name):
+                request.add_header(name, self.headers[name])
+        try:
+            response = urllib.request.urlopen(request, timeout=600)
+        except urllib.error.HTTPError as error:
+            response = error
+        data = response.read()
+        self.send_response(response.status if hasattr(response, "status") else response.code)
+        for name in ["Content-Type", "X-Consul-Index", "X-Consul-Knownleader", "X-Consul-Lastcontact",
+                     "X-Consul-Default-Acl-Policy"]:
+            if response.headers.get(name):
+                self.send_header(name, response.headers[name])
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return True
+
     def wait_out_hang(self, write=False):
         """While a hang is injected, reads are answered only once it is over."""
         if write:
@@ -363,6 +398,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, {"requests": state.stats, "index": state.index})
         if self.faulted(path):
             return
+        if self.forwarded(query):
+            return
+        if path == "/v1/catalog/datacenters":
+            return self.reply(200, [state.datacenter] + sorted(state.wan))
         if path == "/v1/status/leader":  # needs no token, as in Consul
             return self.reply(200, "127.0.0.1:8300")
         if "ns" in query or "partition" in query:
@@ -464,6 +503,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self.faulted(path, write=True):
             return
+        if self.forwarded(urllib.parse.parse_qs(url.query)):
+            return
         if path.startswith("/v1/kv/"):
             key = urllib.parse.unquote(path[len("/v1/kv/"):])
             value = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -533,6 +574,8 @@ class Handler(BaseHTTPRequestHandler):
         match = re.fullmatch(r"/v1/config/([^/]+)/([^/]+)", path)
         if self.faulted(self.path, write=True):
             return
+        if self.forwarded(urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)):
+            return
         if path.startswith("/v1/kv/"):
             with self.state.lock:
                 self.state.bump()
@@ -557,6 +600,8 @@ def main():
     parser.add_argument("--unix", help="listen on this Unix socket instead of TCP")
     parser.add_argument("--acl-default", default="allow", choices=["allow", "deny"],
                         help="the ACL default policy Consul reports (X-Consul-Default-Acl-Policy)")
+    parser.add_argument("--wan", action="append", default=[],
+                        help="DC=URL: another datacenter's simulator; requests with ?dc=DC are forwarded to it")
     parser.add_argument("--load", help="start with this lambda-xds catalog file's registrations, config entries and kv")
     parser.add_argument("--acl", action="append", default=[],
                         help="TOKEN=svc1,svc2: the services a token may write (leaf certificates need it)")
@@ -569,6 +614,7 @@ def main():
     Handler.state.acl_default = args.acl_default
     if args.load:
         Handler.state.load(args.load)
+    Handler.state.wan = dict(item.split("=", 1) for item in args.wan)
     if args.acl:
         Handler.state.acl = {item.split("=", 1)[0]: item.split("=", 1)[1].split(",") for item in args.acl}
     def make_server(port):
