@@ -90,6 +90,7 @@ extension CatalogSnapshot {
   ) -> [String] {
     var rejected: [String] = []
     var defaults: [String: ServiceDefaults] = [:]
+    defaults.reserveCapacity(entries.count)
     var links: [String: [String]] = [:]
     var proxy = ProxyDefaults()
     var intents: [String: ServiceIntentions] = [:]
@@ -111,6 +112,7 @@ extension CatalogSnapshot {
       }
     }
     var declared: [String: LambdaRegistration] = [:]
+    declared.reserveCapacity(defaults.count)
     let inheritedChanged = proxy.protocol != proxyDefaults.protocol
     for (name, entry) in defaults {
       if !inheritedChanged, serviceDefaults[name] == entry, lambdaSettings[name] == settings[name] {

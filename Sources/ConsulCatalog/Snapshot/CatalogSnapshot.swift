@@ -69,6 +69,7 @@ public struct CatalogSnapshot: Sendable, Equatable {
     for instance in instances { self.instances[instance.id] = instance }
     var byService: [String: [ServiceInstance]] = [:]
     var endpoints: [String: [ServiceInstance]] = [:]
+    byService.reserveCapacity(instances.count)
     for instance in self.instances.values {
       byService[instance.name, default: []].append(instance)
       if instance.kind == .connectProxy || instance.kind == .terminatingGateway { proxies[instance.id] = instance }
@@ -85,6 +86,7 @@ public struct CatalogSnapshot: Sendable, Equatable {
     lambdaSettings: [String: JSONValue] = [:]
   ) {
     var parsed: [ServiceInstance] = []
+    parsed.reserveCapacity(registrations.count)
     var rejected: [String] = []
     for (index, body) in registrations.enumerated() {
       do {
