@@ -57,7 +57,10 @@ public struct LambdaEndpoint: Sendable, Hashable, CustomStringConvertible {
   }
 
   /// True for IPv4 and IPv6 literals, which need no DNS.
-  public var isIPAddress: Bool {
+  public var isIPAddress: Bool { Self.isIPAddress(host) }
+
+  /// Whether a host is an IPv4 or IPv6 literal (not a name to resolve).
+  public static func isIPAddress(_ host: String) -> Bool {
     host.contains(":") || (host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." })
   }
 

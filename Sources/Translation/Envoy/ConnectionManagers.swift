@@ -55,6 +55,18 @@ enum ConnectionManagers {
     }
   }
 
+  /// A signing connection manager on a sidecar (a direct Lambda upstream or canary): its route
+  /// inline, as in Consul, and `strip_any_host_port`, because a port in Host would break the
+  /// signature.
+  static func lambdaNetworkFilter(statPrefix: String, routes: RouteConfiguration, filters: [HTTPFilter]) throws
+    -> NetworkFilter
+  {
+    var manager = manager(
+      statPrefix: statPrefix, protocol: "http", routes: .inline(routes), filters: try HTTPFilters.upstream(protocol: "http", before: filters))
+    manager.stripAnyHostPort = true
+    return try networkFilter(manager)
+  }
+
   /// Wraps a connection manager as the network filter of a filter chain.
   static func networkFilter(_ manager: HTTPConnectionManager) throws -> NetworkFilter {
     try NetworkFilters.filter("envoy.filters.network.http_connection_manager", manager)

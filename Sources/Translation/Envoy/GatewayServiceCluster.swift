@@ -14,7 +14,7 @@ struct GatewayServiceCluster: ResourceSpec {
   var http2: Bool
 
   /// Whether some instance is addressed by host name (then DNS, not EDS, as in Consul).
-  var usesDNS: Bool { instances.contains { !Self.isIPAddress($0.address) } }
+  var usesDNS: Bool { instances.contains { !LambdaEndpoint.isIPAddress($0.address) } }
 
   func resource(in environment: TranslationEnvironment) throws -> EncodedResource {
     guard let trustDomain = environment.trustDomain else { throw TranslationError("no trust domain") }
@@ -26,7 +26,7 @@ struct GatewayServiceCluster: ResourceSpec {
       $0.outlierDetection = .init()
     }
     if usesDNS {
-      let named = instances.filter { !Self.isIPAddress($0.address) }
+      let named = instances.filter { !LambdaEndpoint.isIPAddress($0.address) }
       let chosen = named.first(where: \.healthy) ?? named.last!
       cluster.type = .logicalDns
       cluster.dnsLookupFamily = .v4Only
@@ -67,9 +67,5 @@ struct GatewayServiceCluster: ResourceSpec {
     }
     if http2 { cluster.typedExtensionProtocolOptions = try LocalAppCluster.http2Options() }
     return try EncodedResource(cluster)
-  }
-
-  static func isIPAddress(_ host: String) -> Bool {
-    host.contains(":") || (host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." })
   }
 }

@@ -21,6 +21,14 @@ struct LambdaSplit: Hashable {
   /// The upstream's id, the inline route configuration's name.
   var route: String
 
+  /// The target that waits longest: the route's timeouts are its.
+  var longest: LambdaFunction { targets.map(\.function).max { $0.timeoutMilliseconds < $1.timeoutMilliseconds }! }
+
+  /// Whether every target maps function errors to the same status (one filter serves them all).
+  func mapsFunctionErrorsAlike(_ options: TranslationOptions) -> Bool {
+    Set(targets.map { options.functionErrorStatus(for: $0.function) }).count == 1
+  }
+
   /// The connection manager: RBAC (per weight), `custom_response` when every target maps
   /// function errors alike, `aws_lambda` (its listener-level config is the first target's; each
   /// weight overrides it), the router.
@@ -31,13 +39,10 @@ struct LambdaSplit: Hashable {
     if targets.contains(where: { $0.intentions != nil }) {
       filters.append(try HTTPFilters.rbacWithoutRules())
     }
-    if Set(targets.map { options.functionErrorStatus(for: $0.function) }).count == 1,
-      let errors = try HTTPFilters.functionErrors(first, options)
-    {
+    if mapsFunctionErrorsAlike(options), let errors = try HTTPFilters.functionErrors(first, options) {
       filters.append(errors)
     }
     if first.filterMode == .downstream { filters.append(try HTTPFilters.lambda(first, endpoint: options.endpoint(for: first))) }
-    let timeout = targets.map(\.function.timeoutMilliseconds).max() ?? LambdaFunction.maximumTimeoutMilliseconds
     let weights = try targets.map { target in
       var perFilter: [String: Google_Protobuf_Any] = [:]
       if target.function.filterMode == .downstream {
@@ -59,13 +64,9 @@ struct LambdaSplit: Hashable {
       name: route, virtualHost: MeshNames.filterName(service, datacenter: environment.datacenter), cluster: targets[0].cluster
     ) { action in
       action.weightedClusters.clusters = weights
-      action.timeout = .milliseconds(timeout)
-      action.idleTimeout = .milliseconds(timeout)
+      HTTPFilters.lambdaTimeouts(longest, &action)
     }
-    var manager = ConnectionManagers.manager(
-      statPrefix: MeshNames.statPrefix(service, datacenter: environment.datacenter), protocol: "http",
-      routes: .inline(routes), filters: try HTTPFilters.upstream(protocol: "http", before: filters))
-    manager.stripAnyHostPort = true
-    return try ConnectionManagers.networkFilter(manager)
+    return try ConnectionManagers.lambdaNetworkFilter(
+      statPrefix: MeshNames.statPrefix(service, datacenter: environment.datacenter), routes: routes, filters: filters)
   }
 }

@@ -10,8 +10,8 @@ enum UpstreamFilter: Hashable {
   case tcp(cluster: String)
   /// A connection manager whose route arrives over RDS under `route` (the upstream's id).
   case http(protocol: String, route: String)
-  /// Direct Lambda: `aws_lambda` before the router (downstream mode), the route inline as in
-  /// Consul, `strip_any_host_port` because a port in Host would break the signature. `intentions`
+  /// Direct Lambda: `aws_lambda` before the router (downstream mode), in a signing connection
+  /// manager (``ConnectionManagers/lambdaNetworkFilter(statPrefix:routes:filters:)``). `intentions`
   /// (nil: none to enforce) is HTTP RBAC for this caller, first, so a denied request is never signed.
   case lambda(LambdaFunction, cluster: String, route: String, intentions: RBACRules?)
   /// A canary between direct Lambda services (a service-splitter).
@@ -31,15 +31,12 @@ enum UpstreamFilter: Hashable {
       let errors = try HTTPFilters.functionErrors(function, environment.options).map { [$0] } ?? []
       let lambda = function.filterMode == .downstream
         ? [try HTTPFilters.lambda(function, endpoint: environment.options.endpoint(for: function))] : []
-      var manager = ConnectionManagers.manager(
-        statPrefix: statPrefix, protocol: "http",
-        routes: .inline(
-          ConnectionManagers.routes(
-            name: route, virtualHost: MeshNames.filterName(service, datacenter: environment.datacenter), cluster: cluster,
-            action: { HTTPFilters.lambdaTimeouts(function, &$0) })),
-        filters: try HTTPFilters.upstream(protocol: "http", before: rbac + errors + lambda))
-      manager.stripAnyHostPort = true
-      return try ConnectionManagers.networkFilter(manager)
+      return try ConnectionManagers.lambdaNetworkFilter(
+        statPrefix: statPrefix,
+        routes: ConnectionManagers.routes(
+          name: route, virtualHost: MeshNames.filterName(service, datacenter: environment.datacenter), cluster: cluster,
+          action: { HTTPFilters.lambdaTimeouts(function, &$0) }),
+        filters: rbac + errors + lambda)
     case .lambdaSplit(let split):
       return try split.networkFilter(service: service, environment: environment)
     }

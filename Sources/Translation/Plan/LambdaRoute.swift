@@ -27,7 +27,13 @@ public struct LambdaRoutingPlan: Sendable, Equatable {
   /// The lambda-xds settings each service last had, and the services that lost theirs (with the
   /// service-defaults entry and KV value that lost them: the warning lasts until either changes again).
   private var hadSettings: [String: [String]] = [:]
-  private var lostSettings: [String: (keys: [String], entry: ServiceDefaults?, kv: JSONValue?)] = [:]
+  private var lostSettings: [String: LostSettings] = [:]
+
+  private struct LostSettings: Sendable, Equatable {
+    var keys: [String]
+    var entry: ServiceDefaults?
+    var kv: JSONValue?
+  }
 
   /// As Consul decides: a service linked by a terminating gateway with a healthy instance is
   /// reached through it (its `/v1/health/connect` view lists the gateway); otherwise directly.
@@ -36,10 +42,6 @@ public struct LambdaRoutingPlan: Sendable, Equatable {
     hadSettings = previous?.hadSettings ?? [:]
     lostSettings = previous?.lostSettings ?? [:]
     _ = update(catalog.lambdas.keys, in: catalog)
-  }
-
-  public static func == (lhs: Self, rhs: Self) -> Bool {
-    lhs.routes == rhs.routes && lhs.findings == rhs.findings
   }
 
   /// Every finding, sorted.
@@ -66,7 +68,7 @@ public struct LambdaRoutingPlan: Sendable, Equatable {
       hadSettings[service] = registration.settingKeys
       lostSettings[service] = nil
     } else if let had = hadSettings.removeValue(forKey: service) {
-      lostSettings[service] = (had, entry, kv)
+      lostSettings[service] = LostSettings(keys: had, entry: entry, kv: kv)
     }
     guard let lost = lostSettings[service] else { return nil }
     guard lost.entry == entry && lost.kv == kv else {

@@ -74,11 +74,7 @@ extension TranslationContext {
         part.fail(service, "no filter chain: no mesh certificate for \(service) yet")
         return nil
       }
-      var proto = catalog.serviceProtocol(service)
-      if proto != "tcp" && !UpstreamSettings.isHTTP(proto) {
-        part.warn(service, "protocol \(proto) is not tcp, http, http2 or grpc; served as tcp")
-        proto = "tcp"
-      }
+      let proto = servedProtocol(catalog.serviceProtocol(service), of: service, &part)
       let http = UpstreamSettings.isHTTP(proto)
       let endpoints = instances.map(MeshEndpoints.Endpoint.init)
       let cluster = GatewayServiceCluster(

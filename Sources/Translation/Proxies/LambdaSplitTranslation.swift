@@ -41,10 +41,11 @@ extension TranslationContext {
             intentions: IntentionsRBAC.rules(
               forCaller: sidecar.service, catalog.effectiveIntentions(for: split.service), defaultPolicy: intentionPolicy)))
       }
-      if Set(targets.map { options.functionErrorStatus(for: $0.function) }).count > 1 {
+      let split = LambdaSplit(targets: targets, route: id)
+      if !split.mapsFunctionErrorsAlike(options) {
         builder.warn(service, "its Lambda services set different lambda-xds/function-error-status values; function errors pass through as 200")
       }
-      return .lambdaSplit(LambdaSplit(targets: targets, route: id))
+      return .lambdaSplit(split)
     }
     guard sidecar.hasIdentity else { throw refuse("no mesh certificate for \(sidecar.service) yet") }
     var weights: [UpstreamRoute.Weight] = []

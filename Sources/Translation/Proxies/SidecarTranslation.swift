@@ -43,11 +43,7 @@ extension TranslationContext {
       builder.fail(service, "no mesh certificate for \(service) yet; no public listener")
       return
     }
-    var proto = sidecar.resolved.protocol
-    if proto != "tcp" && !UpstreamSettings.isHTTP(proto) {
-      builder.warn(service, "protocol \(proto) is not tcp, http, http2 or grpc; served as tcp")
-      proto = "tcp"
-    }
+    let proto = servedProtocol(sidecar.resolved.protocol, of: service, &builder)
     let http = UpstreamSettings.isHTTP(proto)
     let intentions = catalog.effectiveIntentions(for: service)
     for warning in intentions?.warnings ?? [] { builder.warn(service, warning) }
@@ -306,6 +302,14 @@ extension TranslationContext {
       part.add(try shared(OutboundListener(port: sidecar.resolved.outboundListenerPort, chains: chains, passthrough: passthrough)))
       return nil
     }
+  }
+
+  /// A service's protocol as a listener serves it: tcp, http, http2 or grpc; anything else is
+  /// served as tcp, with a warning.
+  func servedProtocol(_ proto: String, of service: String, _ builder: inout ProxyBuilder) -> String {
+    guard proto != "tcp" && !UpstreamSettings.isHTTP(proto) else { return proto }
+    builder.warn(service, "protocol \(proto) is not tcp, http, http2 or grpc; served as tcp")
+    return "tcp"
   }
 
   /// Where a sidecar sends a mesh service's traffic, as Consul's `/v1/health/connect` lists it:
