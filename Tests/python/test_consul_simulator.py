@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -211,3 +212,148 @@ def test_wan_federation_forwards_other_datacenters():
         for process in (dc1, dc2):
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=10)
+
+
+def start_simulator(*arguments):
+    process = subprocess.Popen([sys.executable, str(SIMULATOR), "--port", "0", *arguments], stdout=subprocess.PIPE, text=True)
+    return process, f"http://127.0.0.1:{int(process.stdout.readline().split()[-1])}"
+
+
+def stop_simulators(*processes):
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def test_health_connect_lists_sidecars_native_instances_and_linked_gateways(consul):
+    base, _ = consul
+    put(base + "/v1/catalog/register", {"Node": "n1", "Address": "10.0.0.1", "Service": {"Service": "web", "ID": "web-1", "Port": 8080}})
+    put(base + "/v1/catalog/register", {
+        "Node": "n1", "Address": "10.0.0.1",
+        "Service": {"Kind": "connect-proxy", "Service": "web-sidecar-proxy", "ID": "web-sidecar-proxy-1", "Port": 21000,
+                    "Proxy": {"DestinationServiceName": "web", "DestinationServiceID": "web-1"}},
+        "Checks": [{"CheckID": "sidecar", "Status": "critical", "ServiceID": "web-sidecar-proxy-1"}]})
+    put(base + "/v1/catalog/register", {"Node": "n2", "Address": "10.0.0.2", "Service": {"Service": "api", "ID": "api-1", "Connect": {"Native": True}}})
+    put(base + "/v1/catalog/register", {"Node": "n3", "Address": "10.0.0.3", "Service": {"Service": "ledger", "ID": "ledger-1"}})
+    put(base + "/v1/catalog/register", {"Node": "gw", "Address": "10.0.0.9",
+                                        "Service": {"Kind": "terminating-gateway", "Service": "edge-gw", "ID": "edge-gw-1", "Port": 8443}})
+
+    def ids(service, query=""):
+        status, entries, headers = get(base + f"/v1/health/connect/{service}{query}")
+        assert status == 200 and int(headers["X-Consul-Index"]) > 0
+        return [(e["Service"]["ID"], e["Service"].get("Kind"), e["Service"].get("Port")) for e in entries]
+
+    assert ids("web") == [("web-sidecar-proxy-1", "connect-proxy", 21000)]
+    assert ids("web", "?passing") == []
+    assert ids("api") == [("api-1", None, None)]
+    assert ids("ledger") == [] and ids("payments") == []
+    # Linked by name (instances or not), and by `*`: every service with a typical instance that
+    # is not Connect-native, as in Consul (web keeps its sidecar and gets the gateway too).
+    put(base + "/v1/config", {"Kind": "terminating-gateway", "Name": "edge-gw", "Services": [{"Name": "payments"}, {"Name": "*"}]})
+    gateway = ("edge-gw-1", "terminating-gateway", 8443)
+    assert ids("payments") == ids("ledger") == [gateway]
+    assert ids("web") == [("web-sidecar-proxy-1", "connect-proxy", 21000), gateway]
+    assert ids("api") == [("api-1", None, None)] and ids("consul") == [] and ids("edge-gw") == []
+    assert ids("web", "?filter=" + urllib.parse.quote('Service.Kind == "terminating-gateway"')) == [gateway]
+
+    # A blocking read returns once the gateway's links change.
+    index = get(base + "/v1/health/connect/ledger")[2]["X-Consul-Index"]
+    started = time.monotonic()
+    writer = subprocess.Popen([sys.executable, "-c", "import time, urllib.request; time.sleep(0.5); urllib.request.urlopen("
+                               f"urllib.request.Request('{base}/v1/config', data=b'{{\"Kind\": \"terminating-gateway\", "
+                               "\"Name\": \"edge-gw\", \"Services\": [{\"Name\": \"payments\"}]}', method='PUT'))"])
+    status, entries, _ = get(base + f"/v1/health/connect/ledger?index={index}&wait=10s", timeout=15)
+    writer.wait(timeout=10)
+    assert 0.4 < time.monotonic() - started < 5 and entries == []
+
+
+def test_catalog_services_filter_as_consul_evaluates_it(consul):
+    base, _ = consul
+    put(base + "/v1/catalog/register", {"Node": "n1", "Service": {"Service": "web", "ID": "web-1", "Tags": ["v1"]}})
+    put(base + "/v1/catalog/register", {"Node": "n1", "Service": {"Service": "web", "ID": "web-2", "Tags": ["v2", "v1"]}})
+    for node in ["gw1", "gw2"]:
+        put(base + "/v1/catalog/register", {"Node": node, "Service": {"Kind": "mesh-gateway", "Service": "mesh-gateway",
+                                                                      "ID": f"mesh-gateway-{node}", "Port": 8443}})
+    put(base + "/v1/catalog/register", {"Node": "gw3", "Service": {"Kind": "terminating-gateway", "Service": "edge-gw"}})
+
+    def services(expression):
+        return get(base + "/v1/catalog/services?filter=" + urllib.parse.quote(expression))[1]
+
+    assert get(base + "/v1/catalog/services")[1] == {"edge-gw": [], "mesh-gateway": [], "web": ["v1", "v2"]}
+    assert get(base + "/v1/catalog/services?filter=ServiceKind%20%3D%3D%20%22mesh-gateway%22")[1] == {"mesh-gateway": []}
+    assert services('ServiceKind != "mesh-gateway"') == {"edge-gw": [], "web": ["v1", "v2"]}
+    assert services('ServiceKind == `mesh-gateway` and ServiceName == "mesh-gateway"') == {"mesh-gateway": []}
+    assert services('ServiceName == "web" and ServiceID == "web-2"') == {"web": ["v2", "v1"]}
+    assert services('ServiceKind == ""') == {"web": ["v1", "v2"]}
+    assert services('ServiceKind == "ingress-gateway"') == {}
+    for bad, message in [("ServiceKind = \"x\"", "1:13 (12): no match found"), ('ServiceKind == "x" and', "1:23 (22)"),
+                         ('Kind == "mesh-gateway"', 'Selector "Kind" is not valid')]:
+        with pytest.raises(urllib.error.HTTPError) as failure:
+            services(bad)
+        body = failure.value.read().decode()
+        assert failure.value.code == 500 and failure.value.headers["Content-Type"].startswith("text/plain")
+        assert body.startswith("Failed to create boolean expression evaluator: ") and message in body
+
+
+def test_mesh_gateways_keep_their_tagged_addresses(tmp_path):
+    tagged = {"lan": {"Address": "10.0.0.5", "Port": 8443}, "wan": {"Address": "198.18.0.5", "Port": 443}}
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({"registrations": [{"Node": "gw1", "Address": "10.0.0.5", "Service": {
+        "Kind": "mesh-gateway", "Service": "mesh-gateway", "ID": "mgw-1", "Port": 8443, "Address": "10.0.0.5",
+        "TaggedAddresses": tagged, "Meta": {"consul-wan-federation": "1"}}}]}))
+    process, base = start_simulator("--load", str(catalog))
+    try:
+        put(base + "/v1/catalog/register", {"Node": "gw2", "Address": "10.0.0.6", "Service": {
+            "Kind": "mesh-gateway", "Service": "mesh-gateway", "ID": "mgw-2", "Port": 8443,
+            "TaggedAddresses": {"lan": {"Address": "10.0.0.6"}, "wan": {"Address": "198.18.0.6", "Port": 443}}}})
+        put(base + "/v1/agent/service/register", {"Kind": "mesh-gateway", "ID": "mgw-3", "Name": "mesh-gateway",
+                                                  "Address": "10.0.0.7", "Port": 8443, "TaggedAddresses": tagged})
+        entries = {e["Service"]["ID"]: e["Service"] for e in get(base + "/v1/health/service/mesh-gateway")[1]}
+        assert {service["Kind"] for service in entries.values()} == {"mesh-gateway"}
+        assert entries["mgw-1"]["TaggedAddresses"] == tagged and entries["mgw-1"]["Meta"] == {"consul-wan-federation": "1"}
+        assert entries["mgw-2"]["TaggedAddresses"] == {"lan": {"Address": "10.0.0.6", "Port": 0},
+                                                       "wan": {"Address": "198.18.0.6", "Port": 443}}
+        # The agent adds lan_ipv4 / wan_ipv4 for the service's IP address, as Consul's does.
+        assert entries["mgw-3"]["TaggedAddresses"] == {**tagged, "lan_ipv4": {"Address": "10.0.0.7", "Port": 8443},
+                                                       "wan_ipv4": {"Address": "10.0.0.7", "Port": 8443}}
+        put(base + "/v1/catalog/register", {"Node": "n", "Service": {"Service": "web"}})
+        assert "TaggedAddresses" not in get(base + "/v1/health/service/web")[1][0]["Service"]  # omitted when empty
+        mesh_gateways = get(base + "/v1/catalog/services?filter=" + urllib.parse.quote('ServiceKind == "mesh-gateway"'))[1]
+        assert mesh_gateways == {"mesh-gateway": []}
+    finally:
+        stop_simulators(process)
+
+
+def test_a_shared_ca_dir_gives_federated_datacenters_one_root(tmp_path):
+    from cryptography import x509
+
+    ca_dir = tmp_path / "ca"
+    dc2, dc2_url = start_simulator("--datacenter", "dc2", "--ca-dir", str(ca_dir))
+    dc1, dc1_url = start_simulator("--wan", f"dc2={dc2_url}", "--ca-dir", str(ca_dir))
+    try:
+        assert (ca_dir / "ca.pem").exists() and (ca_dir / "ca-key.pem").exists()
+        roots = [get(url + "/v1/connect/ca/roots")[1] for url in (dc1_url, dc2_url)]
+        assert roots[0] == roots[1] == get(dc1_url + "/v1/connect/ca/roots?dc=dc2")[1]
+        assert roots[0]["Roots"][0]["RootCert"] == (ca_dir / "ca.pem").read_text()
+        root = x509.load_pem_x509_certificate(roots[0]["Roots"][0]["RootCert"].encode())
+        trust_domain = roots[0]["TrustDomain"]
+        for url, dc in [(dc1_url, "dc1"), (dc2_url, "dc2")]:
+            leaf = get(url + "/v1/agent/connect/ca/leaf/web")[1]
+            assert leaf["ServiceURI"] == f"spiffe://{trust_domain}/ns/default/dc/{dc}/svc/web"
+            x509.load_pem_x509_certificate(leaf["CertPEM"].encode()).verify_directly_issued_by(root)
+
+        # ?dc=dc2 on health/connect is answered by dc2.
+        put(dc2_url + "/v1/catalog/register", {"Node": "n2", "Address": "10.2.0.1", "Service": {
+            "Kind": "connect-proxy", "Service": "billing-sidecar-proxy", "ID": "billing-sidecar-proxy-1", "Port": 21000,
+            "Proxy": {"DestinationServiceName": "billing"}}})
+        assert get(dc1_url + "/v1/health/connect/billing")[1] == []
+        entries = get(dc1_url + "/v1/health/connect/billing?dc=dc2")[1]
+        assert [(e["Node"]["Datacenter"], e["Service"]["ID"]) for e in entries] == [("dc2", "billing-sidecar-proxy-1")]
+    finally:
+        stop_simulators(dc1, dc2)
+    # A simulator started later with the same directory loads the same root.
+    again, again_url = start_simulator("--ca-dir", str(ca_dir))
+    try:
+        assert get(again_url + "/v1/connect/ca/roots")[1] == roots[0]
+    finally:
+        stop_simulators(again)

@@ -2,7 +2,10 @@
 """A Consul HTTP API simulator for lambda-xds tests (Python standard library plus cryptography).
 
 Serves the endpoints lambda-xds watches with Consul's JSON shapes and headers and real
-blocking-query behaviour (index + wait, X-Consul-Index, jitter up to wait/16), takes writes through
+blocking-query behaviour (index + wait, X-Consul-Index, jitter up to wait/16), including
+/v1/health/connect/<service> (sidecars, Connect-native instances and linked terminating gateways)
+and ?filter (go-bexpr expressions: `ServiceKind == "mesh-gateway"` on /v1/catalog/services,
+`Service.Kind == ...` on /v1/health/service|connect), takes writes through
 PUT /v1/catalog/register, PUT /v1/catalog/deregister, PUT /v1/config and DELETE /v1/config, keeps a
 KV store (PUT, GET with ?recurse, DELETE /v1/kv/<key>; values base64 in answers, 404 when none),
 federates over the WAN with other simulators (--wan dc2=URL: ?dc=dc2 requests are answered by
@@ -14,15 +17,19 @@ certificates (leaf_delay_ms), a runaway answer (huge_body_mb), an index reset
 to a lower value, and 403 for a wrong token. GET /_sim/stats counts requests per path.
 
 Also runs a Connect CA (roots and per-service leaf certificates; PUT /_sim/rotate-leaf/<service>
-reissues one). Needs the `cryptography` package.
+reissues one); with --ca-dir DIR its root key and certificate are DIR/ca-key.pem and DIR/ca.pem,
+made there by the first simulator and loaded by the next, so WAN-federated simulators share one
+root and trust domain (leaves still name each one's own datacenter). Needs the `cryptography` package.
 
-Usage: consul_simulator.py --port 0 [--token SECRET] [--datacenter dc1] [--load CATALOG_FILE];
-prints "listening PORT".
+Usage: consul_simulator.py --port 0 [--token SECRET] [--datacenter dc1] [--load CATALOG_FILE]
+[--wan DC=URL] [--ca-dir DIR]; prints "listening PORT".
 """
 
 import argparse
 import base64
 import datetime
+import fcntl
+import ipaddress
 import json
 import os
 import signal
@@ -47,7 +54,7 @@ ANONYMOUS_FORBIDDEN = "ACL not found"
 
 
 class State:
-    def __init__(self, datacenter, token):
+    def __init__(self, datacenter, token, ca_dir=None):
         self.datacenter = datacenter
         self.token = token
         self.lock = threading.Condition()
@@ -57,8 +64,8 @@ class State:
         self.entries = {}     # (kind, name) -> entry with indexes
         self.kv = {}          # key -> {"Key", "Value" (bytes), "CreateIndex", "ModifyIndex"}
         self.wan = {}         # other datacenter -> its simulator's base URL (WAN federation)
-        self.trust_domain = "11111111-2222-3333-4444-555555555555.consul"
-        self.ca = ConnectCA(self.trust_domain, datacenter)
+        self.ca = ConnectCA("11111111-2222-3333-4444-555555555555.consul", datacenter, ca_dir)
+        self.trust_domain = self.ca.trust_domain  # a shared root's, whoever made it
         self.acl = None  # token -> services it may write; None: no ACL checks
         self.acl_default = "allow"  # Consul sends "allow" when ACLs are off
         self.faults = {}
@@ -76,7 +83,8 @@ class State:
         index = self.bump()
         node = body["Node"]
         if not body.get("SkipNodeUpdate") or node not in self.nodes:
-            self.nodes[node] = {"Node": node, "Address": body.get("Address", ""), "Meta": body.get("NodeMeta")}
+            self.nodes[node] = {"Node": node, "Address": body.get("Address", ""), "Meta": body.get("NodeMeta"),
+                                "TaggedAddresses": body.get("TaggedAddresses")}
         service = body.get("Service")
         if service:
             service = dict(service)
@@ -116,22 +124,55 @@ class ConnectCA:
     """Consul's built-in Connect CA: one EC root and a leaf per service on first request, with the
     SPIFFE identities and JSON shapes of /v1/connect/ca/roots and /v1/agent/connect/ca/leaf."""
 
-    def __init__(self, trust_domain, datacenter):
-        self.trust_domain, self.datacenter = trust_domain, datacenter
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Consul CA 7")])
-        self.root = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
-                     .not_valid_before(now - datetime.timedelta(minutes=1))
-                     .not_valid_after(now + datetime.timedelta(days=3650))
-                     .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                     .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-                     .add_extension(x509.SubjectAlternativeName(
-                         [x509.UniformResourceIdentifier(f"spiffe://{trust_domain}")]), critical=False)
-                     .sign(self.key, hashes.SHA256()))
+    def __init__(self, trust_domain, datacenter, directory=None):
+        self.datacenter = datacenter
+        self.key, self.root = self.shared(directory, trust_domain) if directory else self.generate(trust_domain)
+        # The trust domain is the root's URI SAN (spiffe://<trust-domain>): one per shared root.
+        san = self.root.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        self.trust_domain = san.get_values_for_type(x509.UniformResourceIdentifier)[0].removeprefix("spiffe://")
         self.root_id = self.root.fingerprint(hashes.SHA1()).hex(":")
         self.leaves = {}
+
+    @staticmethod
+    def generate(trust_domain):
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Consul CA 7")])
+        root = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=1))
+                .not_valid_after(now + datetime.timedelta(days=3650))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+                .add_extension(x509.SubjectAlternativeName(
+                    [x509.UniformResourceIdentifier(f"spiffe://{trust_domain}")]), critical=False)
+                .sign(key, hashes.SHA256()))
+        return key, root
+
+    @classmethod
+    def shared(cls, directory, trust_domain):
+        """The root key and certificate in directory (ca-key.pem, ca.pem), generated and written
+        there (each file atomically) when missing; a lock keeps simulators started together from
+        making two roots."""
+        os.makedirs(directory, exist_ok=True)
+        key_path, cert_path = os.path.join(directory, "ca-key.pem"), os.path.join(directory, "ca.pem")
+        with open(os.path.join(directory, ".ca.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if os.path.exists(key_path) and os.path.exists(cert_path):
+                with open(key_path, "rb") as f:
+                    key = serialization.load_pem_private_key(f.read(), None)
+                with open(cert_path, "rb") as f:
+                    return key, x509.load_pem_x509_certificate(f.read())
+            key, root = cls.generate(trust_domain)
+            pem = serialization.Encoding.PEM
+            for path, data, mode in [
+                    (key_path, key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()), 0o600),
+                    (cert_path, root.public_bytes(pem), 0o644)]:
+                temporary = f"{path}.{os.getpid()}.tmp"
+                with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "wb") as f:
+                    f.write(data)
+                os.replace(temporary, path)
+            return key, root
 
     def roots(self):
         pem = self.root.public_bytes(serialization.Encoding.PEM).decode()
@@ -215,16 +256,26 @@ def health_entry(state, service):
     node = state.nodes.get(service["node"], {"Node": service["node"], "Address": ""})
     body = dict(service["service"])
     body.setdefault("Tags", [])
+    body.setdefault("Address", "")
     body.setdefault("Meta", None)
     if body.get("Kind", "") == "":
         body.pop("Kind", None)
     if not body.get("Port"):
         body.pop("Port", None)
-    proxy = body.get("Proxy") or {}
+    # TaggedAddresses: {"lan": {"Address", "Port"}, "wan": ...}, both keys always; omitted when empty.
+    tagged = {tag: {"Address": value.get("Address", ""), "Port": value.get("Port", 0)}
+              for tag, value in (body.get("TaggedAddresses") or {}).items()}
+    body.pop("TaggedAddresses", None)
+    if tagged:
+        body["TaggedAddresses"] = tagged
+    body.setdefault("Weights", {"Passing": 1, "Warning": 1})
+    body.setdefault("EnableTagOverride", False)
+    proxy = dict(body.get("Proxy") or {})
     proxy.setdefault("Mode", "")
     proxy.setdefault("MeshGateway", {})
     proxy.setdefault("Expose", {})
     body["Proxy"] = proxy
+    body["Connect"] = body.get("Connect") or {}
     body["PeerName"] = ""
     body["CreateIndex"] = body["ModifyIndex"] = service["index"]
     checks = []
@@ -235,10 +286,237 @@ def health_entry(state, service):
                        "Output": "", "ServiceTags": [], "Type": "", "CreateIndex": service["index"],
                        "ModifyIndex": service["index"]})
     return {"Node": {"ID": "", "Node": node["Node"], "Address": node["Address"],
-                     "Datacenter": state.datacenter, "TaggedAddresses": None,
+                     "Datacenter": state.datacenter, "TaggedAddresses": node.get("TaggedAddresses"),
                      "Meta": node.get("Meta"), "CreateIndex": service["index"],
                      "ModifyIndex": service["index"]},
             "Service": body, "Checks": checks}
+
+
+def catalog_row(state, service):
+    """A registration as a catalog row (Consul's ServiceNode): what catalog filters select on."""
+    entry = health_entry(state, service)
+    node, body = entry["Node"], entry["Service"]
+    return {"ID": node["ID"], "Node": node["Node"], "Address": node["Address"], "Datacenter": node["Datacenter"],
+            "TaggedAddresses": node["TaggedAddresses"], "NodeMeta": node["Meta"],
+            "ServiceKind": body.get("Kind", ""), "ServiceID": body["ID"], "ServiceName": body["Service"],
+            "ServiceTags": body["Tags"], "ServiceAddress": body["Address"],
+            "ServiceTaggedAddresses": body.get("TaggedAddresses"), "ServiceWeights": body["Weights"],
+            "ServiceMeta": body["Meta"], "ServicePort": body.get("Port", 0), "ServiceSocketPath": body.get("SocketPath", ""),
+            "ServiceEnableTagOverride": body["EnableTagOverride"], "ServiceProxy": body["Proxy"],
+            "ServiceConnect": body["Connect"], "PeerName": ""}
+
+
+def health_filter_view(entry):
+    """A health entry with the Service fields its JSON omits when empty, as filters see them."""
+    return dict(entry, Service={"Kind": "", "Port": 0, "TaggedAddresses": None, "SocketPath": "", **entry["Service"]})
+
+
+def connect_endpoints(state, name):
+    """The registrations /v1/health/connect/<name> lists (Consul's CheckConnectServiceNodes): the
+    sidecars (connect-proxy, Proxy.DestinationServiceName) and Connect-native instances of the
+    service, then the instances of each terminating gateway whose config entry links it by name or
+    by `*`. As in Consul's gateway-services table, `*` links every service but consul that has an
+    instance of the typical kind that is not Connect-native (whether or not it also has sidecars)."""
+    registrations = sorted(state.services.values(), key=lambda s: s["service"]["ID"])
+    kind = lambda s: s["service"].get("Kind") or ""
+    native = lambda s: bool((s["service"].get("Connect") or {}).get("Native"))
+
+    def serves(s):
+        if kind(s) == "connect-proxy":
+            return (s["service"].get("Proxy") or {}).get("DestinationServiceName") == name
+        return native(s) and s["service"]["Service"] == name
+
+    mesh = [s for s in registrations if serves(s)]
+    wildcard = name != "consul" and any(s["service"]["Service"] == name and kind(s) == "" and not native(s)
+                                        for s in registrations)
+    gateways = {gateway for (entry_kind, gateway), entry in state.entries.items() if entry_kind == "terminating-gateway"
+                and any(link.get("Name") == name or (link.get("Name") == "*" and wildcard)
+                        for link in entry.get("Services") or [])}
+    return mesh + [s for s in registrations if s["service"]["Service"] in gateways]
+
+
+class FilterError(ValueError):
+    """A ?filter expression go-bexpr rejects; the message is Consul's."""
+
+
+# The selectors filters accept (go-bexpr over Consul's structs): a catalog row's fields, a health
+# entry's Node and Service fields; deeper parts (Meta keys, Proxy fields) are not checked.
+CATALOG_FIELDS = dict.fromkeys([
+    "ID", "Node", "Address", "Datacenter", "TaggedAddresses", "NodeMeta", "ServiceKind", "ServiceID",
+    "ServiceName", "ServiceTags", "ServiceAddress", "ServiceTaggedAddresses", "ServiceWeights", "ServiceMeta",
+    "ServicePort", "ServiceSocketPath", "ServiceEnableTagOverride", "ServiceProxy", "ServiceConnect", "PeerName"])
+HEALTH_FIELDS = {
+    "Node": dict.fromkeys(["ID", "Node", "Address", "Datacenter", "TaggedAddresses", "Meta", "PeerName"]),
+    "Service": dict.fromkeys(["Kind", "ID", "Service", "Tags", "Address", "TaggedAddresses", "Meta", "Port",
+                              "SocketPath", "Weights", "EnableTagOverride", "Proxy", "Connect", "PeerName"])}
+
+FILTER_TOKEN = re.compile(r'\s*(?:(==|!=|\(|\))|("(?:[^"\\]|\\.)*"|`[^`]*`)|(-?\d+(?:\.\d+)?)(?![\w.])|'
+                          r'([A-Za-z_]\w*(?:\.\w+|\["(?:[^"\\]|\\.)*"\])*))')
+SELECTOR_PART = re.compile(r'\.?(\w+)|\[("(?:[^"\\]|\\.)*")\]')
+
+
+def parse_filter(text, fields):
+    """A go-bexpr expression (Consul's ?filter) as a predicate over one datum, None when empty:
+    `==`, `!=`, `contains`, `in`, `is empty`, `matches` (each negated with `not`), `and`, `or`,
+    `not`, parentheses; values "quoted", `raw`, or bare words and numbers."""
+    if not text.strip():
+        return None
+    tokens, position = [], 0
+    while text[position:].strip():
+        match = FILTER_TOKEN.match(text, position)
+        if not match:
+            position += len(text[position:]) - len(text[position:].lstrip())
+            tokens.append(("bad", text[position], position))
+            break
+        tokens.append((["op", "string", "number", "word"][match.lastindex - 1], match.group(match.lastindex),
+                       match.start(match.lastindex)))
+        position = match.end()
+    at = 0
+
+    def peek(offset=0):
+        return tokens[at + offset] if at + offset < len(tokens) else ("end", None, len(text))
+
+    def word(offset=0):
+        kind, token, _ = peek(offset)
+        return token if kind == "word" else None
+
+    def take():
+        nonlocal at
+        token = peek()
+        at = min(at + 1, len(tokens))
+        return token
+
+    def fail(expected, token=None):
+        where = (token or peek())[2]
+        raise FilterError(f"Failed to create boolean expression evaluator: 1:{where + 1} ({where}): "
+                          f"no match found, expected: {expected}")
+
+    def selector(token):
+        kind, text_, _ = token
+        if kind != "word":
+            fail("a selector", token)
+        path = [json.loads(quoted) if quoted else part for part, quoted in SELECTOR_PART.findall(text_)]
+        allowed = fields
+        for part in path[:2]:
+            if not isinstance(allowed, dict):
+                break
+            if part not in allowed:
+                raise FilterError(f'Failed to create boolean expression evaluator: Selector "{text_}" is not valid')
+            allowed = allowed[part]
+        return path
+
+    def value(token):
+        kind, text_, _ = token
+        if kind == "string":
+            return json.loads(text_) if text_.startswith('"') else text_[1:-1]
+        if kind in ("number", "word"):
+            return text_
+        fail('a value ("quoted", `raw`, a number or a word)', token)
+
+    def match():
+        first = take()
+        if peek()[1] in ("==", "!="):
+            negate, path, literal = take()[1] == "!=", selector(first), value(take())
+            test = lambda datum: filter_equal(filter_lookup(datum, path), literal)
+        elif word() == "is":
+            take()
+            negate = word() == "not"
+            if negate:
+                take()
+            if word() != "empty":
+                fail('"empty" or "not"')
+            take()
+            path = selector(first)
+            test = lambda datum: filter_lookup(datum, path) in (None, "", [], {})
+        else:
+            negate = word() == "not"
+            if negate:
+                take()
+            operator = word()
+            if operator == "in":
+                take()
+                literal, path = value(first), selector(take())
+                test = lambda datum: filter_contains(filter_lookup(datum, path), literal)
+            elif operator == "contains":
+                take()
+                path, literal = selector(first), value(take())
+                test = lambda datum: filter_contains(filter_lookup(datum, path), literal)
+            elif operator == "matches":
+                take()
+                path, literal = selector(first), value(take())
+                try:
+                    pattern = re.compile(literal)
+                except re.error as error:
+                    raise FilterError(f"Failed to create boolean expression evaluator: invalid regular expression: {error}")
+                test = lambda datum: isinstance(found := filter_lookup(datum, path), str) and bool(pattern.search(found))
+            else:
+                fail('"!=", "==", "contains", "in", "is", "matches" or "not"')
+        return (lambda datum: not test(datum)) if negate else test
+
+    def term():
+        if word() == "not":
+            take()
+            inner = term()
+            return lambda datum: not inner(datum)
+        if peek()[1] == "(" and peek()[0] == "op":
+            take()
+            inner = disjunction()
+            if peek()[1] != ")":
+                fail('")", "and" or "or"')
+            take()
+            return inner
+        if peek()[0] not in ("word", "string", "number"):
+            fail('"(", "not" or a selector')
+        return match()
+
+    def conjunction():
+        terms = [term()]
+        while word() == "and":
+            take()
+            terms.append(term())
+        return lambda datum: all(t(datum) for t in terms)
+
+    def disjunction():
+        terms = [conjunction()]
+        while word() == "or":
+            take()
+            terms.append(conjunction())
+        return lambda datum: any(t(datum) for t in terms)
+
+    predicate = disjunction()
+    if at < len(tokens):
+        fail('"and", "or" or EOF')
+    return predicate
+
+
+def filter_lookup(datum, path):
+    """The value a selector names; None when a part is missing (a Meta key, a field left out)."""
+    for part in path:
+        if not isinstance(datum, dict) or part not in datum:
+            return None
+        datum = datum[part]
+    return datum
+
+
+def filter_equal(value, literal):
+    """go-bexpr's ==: the value text converted to the field's type."""
+    if isinstance(value, bool):
+        return literal == str(value).lower()
+    if isinstance(value, (int, float)):
+        try:
+            return float(literal) == value
+        except ValueError:
+            return False
+    return isinstance(value, str) and value == literal
+
+
+def filter_contains(value, literal):
+    """`contains` / `in`: an element of a list, a key of a map, a substring of a string."""
+    if isinstance(value, list):
+        return any(filter_equal(element, literal) for element in value)
+    if isinstance(value, dict):
+        return literal in value
+    return isinstance(value, str) and literal in value
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -347,6 +625,15 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         return True
 
+    def filter(self, query, fields):
+        """The ?filter expression as a predicate (None without one), or False once a bad one is
+        answered as Consul answers it: 500 (the servers' RPC error, not a 400), plain text."""
+        try:
+            return parse_filter(query.get("filter", [""])[0], fields)
+        except FilterError as error:
+            self.error(500, str(error))
+            return False
+
     def wait_out_hang(self, write=False):
         """While a hang is injected, reads are answered only once it is over."""
         if write:
@@ -411,25 +698,40 @@ class Handler(BaseHTTPRequestHandler):
                                                "Server": True, "Version": "1.18.0"},
                                     "Member": {"Name": AGENT_NODE, "Addr": "127.0.0.1", "Status": 1}})
         if path == "/v1/catalog/services":
+            keep = self.filter(query, CATALOG_FIELDS)
+            if keep is False:
+                return
             def services():
                 # A runaway answer, decided when the answer is written (a blocking query that was
                 # waiting when the fault was set answers runaway too).
                 if state.faults.get("huge_body_mb", 0):
                     return Runaway(state.faults["huge_body_mb"]), 200
+                # Each service with an instance the filter keeps, with those instances' tags.
                 result = {}
-                for service in state.services.values():
-                    result.setdefault(service["service"]["Service"], [])
-                return result, 200
+                for service in sorted(state.services.values(), key=lambda s: s["service"]["ID"]):
+                    if keep is None or keep(catalog_row(state, service)):
+                        tags = result.setdefault(service["service"]["Service"], [])
+                        tags += [tag for tag in service["service"].get("Tags") or [] if tag not in tags]
+                return dict(sorted(result.items())), 200
             return self.blocking(query, services)
-        match = re.fullmatch(r"/v1/health/service/([^/]+)", path)
+        match = re.fullmatch(r"/v1/health/(service|connect)/([^/]+)", path)
         if match:
-            name = urllib.parse.unquote(match.group(1))
+            connect, name = match.group(1) == "connect", urllib.parse.unquote(match.group(2))
             passing = "passing" in query
+            keep = self.filter(query, HEALTH_FIELDS)
+            if keep is False:
+                return
             def entries():
-                result = [health_entry(state, s) for s in sorted(state.services.values(), key=lambda s: s["service"]["ID"])
-                          if s["service"]["Service"] == name]
+                if connect:
+                    found = connect_endpoints(state, name)
+                else:
+                    found = sorted((s for s in state.services.values() if s["service"]["Service"] == name),
+                                   key=lambda s: s["service"]["ID"])
+                result = [health_entry(state, s) for s in found]
                 if passing:
                     result = [e for e in result if all(c["Status"] == "passing" for c in e["Checks"])]
+                if keep is not None:
+                    result = [e for e in result if keep(health_filter_view(e))]
                 return result, 200
             return self.blocking(query, entries)
         match = re.fullmatch(r"/v1/config/([^/]+)(?:/([^/]+))?", path)
@@ -557,6 +859,19 @@ class Handler(BaseHTTPRequestHandler):
             state.nodes.setdefault(AGENT_NODE, {"Node": AGENT_NODE, "Address": "127.0.0.1", "Meta": None})
             service = {"ID": service_id, "Service": body["Name"], "Port": body.get("Port", 0),
                        "Address": body.get("Address", ""), "Meta": body.get("Meta"), "Tags": body.get("Tags") or []}
+            for key in ["Kind", "TaggedAddresses", "Proxy", "Connect", "Weights", "EnableTagOverride"]:
+                if body.get(key) is not None:
+                    service[key] = body[key]
+            # The agent adds lan_ipv4 and wan_ipv4 (lan_ipv6, wan_ipv6) for an IP service address.
+            try:
+                version = ipaddress.ip_address(service["Address"]).version
+            except ValueError:
+                version = None
+            if version:
+                tagged = dict(service.get("TaggedAddresses") or {})
+                for tag in [f"lan_ipv{version}", f"wan_ipv{version}"]:
+                    tagged.setdefault(tag, {"Address": service["Address"], "Port": service["Port"]})
+                service["TaggedAddresses"] = tagged
             checks = []
             if check:
                 checks.append({"CheckID": f"service:{service_id}", "Status": check.get("Status", "critical"),
@@ -603,6 +918,8 @@ def main():
     parser.add_argument("--wan", action="append", default=[],
                         help="DC=URL: another datacenter's simulator; requests with ?dc=DC are forwarded to it")
     parser.add_argument("--load", help="start with this lambda-xds catalog file's registrations, config entries and kv")
+    parser.add_argument("--ca-dir", help="the Connect CA's root key and certificate: loaded from DIR/ca-key.pem and "
+                        "DIR/ca.pem, or made and written there (simulators sharing DIR share the root)")
     parser.add_argument("--acl", action="append", default=[],
                         help="TOKEN=svc1,svc2: the services a token may write (leaf certificates need it)")
     args = parser.parse_args()
@@ -610,7 +927,7 @@ def main():
     # (a child started from a Swift test process inherits its blocked signals).
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
-    Handler.state = State(args.datacenter, args.token)
+    Handler.state = State(args.datacenter, args.token, args.ca_dir)
     Handler.state.acl_default = args.acl_default
     if args.load:
         Handler.state.load(args.load)
