@@ -7,8 +7,12 @@ import Yams
 /// {"datacenter": "dc1",
 ///  "registrations": [ <PUT /v1/catalog/register bodies> ],
 ///  "config_entries": [ <PUT /v1/config bodies> ],
-///  "kv": {"lambda-xds/services/<service>": {"timeout": "30s"}}}
+///  "kv": {"lambda-xds/services/<service>": {"timeout": "30s"}},
+///  "datacenters": {"dc2": {"registrations": [...], "config_entries": [...]}}}
 /// ```
+///
+/// `datacenters` describes other WAN-federated datacenters as their own Consul would: their mesh
+/// gateways and the instances that upstreams with `Datacenter` reach.
 ///
 /// Each object is exactly what Consul's API takes, so the same objects can be moved into a real
 /// Consul with `curl -X PUT --data @obj.json $CONSUL_HTTP_ADDR/v1/catalog/register`.
@@ -25,9 +29,11 @@ public enum CatalogFile {
 
   public static func snapshot(data: Data, name: String) throws(CatalogError) -> CatalogSnapshot {
     let document = try Document(data: data, name: name)
-    return CatalogSnapshot(
+    var snapshot = CatalogSnapshot(
       datacenter: document.datacenter, registrations: document.registrations, configEntries: document.configEntries,
       trustDomain: document.trustDomain, lambdaSettings: document.lambdaSettings)
+    document.applyDatacenters(to: &snapshot)
+    return snapshot
   }
 
   /// The file's parts, checked but not yet read as Consul objects.
@@ -38,6 +44,16 @@ public enum CatalogFile {
     var configEntries: [JSONValue]
     /// From `kv`: Consul KV keys and values as `consul kv put` would store them.
     var lambdaSettings: [String: JSONValue]
+    /// From `datacenters`: the other datacenters, and what in them could not be read.
+    var remote: [String: RemoteDatacenter] = [:]
+    var remoteRejected: [String] = []
+
+    /// Sets the other datacenters (after the snapshot's own objects are read).
+    func applyDatacenters(to snapshot: inout CatalogSnapshot) {
+      snapshot.datacenters = remote.isEmpty ? [] : ([datacenter] + remote.keys).sorted()
+      snapshot.remote = remote
+      snapshot.rejectedObjects += remoteRejected
+    }
 
     init(data: Data, name: String) throws(CatalogError) {
       let document: JSONValue
@@ -63,6 +79,22 @@ public enum CatalogFile {
         throw CatalogError("catalog file \(name): kv must be an object of keys and values")
       }
       lambdaSettings = LambdaSettingsKV.settings((document["kv"]?.object ?? [:]).map { ($0.key, $0.value) })
+      guard let datacenters = document["datacenters"], !datacenters.isNull else { return }
+      guard let others = datacenters.object else {
+        throw CatalogError("catalog file \(name): datacenters must be an object of datacenter names")
+      }
+      for (other, body) in others.sorted(by: { $0.key < $1.key }) {
+        try CatalogLimits.check(other, "catalog file \(name): a datacenter name")
+        guard other != datacenter else { throw CatalogError("catalog file \(name): datacenters names this datacenter, \(other)") }
+        guard body.object != nil, body["registrations"]?.array != nil || body["registrations"] == nil,
+          body["config_entries"]?.array != nil || body["config_entries"] == nil
+        else { throw CatalogError("catalog file \(name): datacenter \(other) must hold registrations and config_entries lists") }
+        let catalog = CatalogSnapshot(
+          datacenter: other, registrations: body["registrations"]?.array ?? [],
+          configEntries: body["config_entries"]?.array ?? [], trustDomain: trustDomain)
+        remote[other] = RemoteDatacenter(catalog)
+        remoteRejected += catalog.rejectedObjects.map { "datacenter \(other): \($0)" }
+      }
     }
   }
 }

@@ -68,6 +68,7 @@ public struct CatalogFileReader: Sendable {
     }
     rejected += snapshot.apply(configEntries, previousLambdas: last?.lambdas ?? [:], settings: document.lambdaSettings)
     snapshot.rejectedObjects = rejected
+    document.applyDatacenters(to: &snapshot)
     defer {
       last = snapshot
       lastData = data

@@ -115,11 +115,14 @@ extension ProxyConfig {
         problems.append("upstream \(name): Config must be an object; ignored")
       }
       let bind = entry["LocalBindAddress"]?.string ?? ""
+      var meshGateway: MeshGatewayMode?
+      do { meshGateway = try MeshGatewayMode(entry["MeshGateway"], "upstream \(name)") } catch { problems.append("\(error)") }
       upstreams.append(
         Upstream(
           destinationName: name, destinationType: entry["DestinationType"]?.string ?? "service",
           datacenter: entry["Datacenter"]?.string ?? "", localBindAddress: bind.isEmpty ? "127.0.0.1" : bind,
-          localBindPort: port, config: entry["Config"]?.object.map { JSONValue.object($0) } ?? .null))
+          localBindPort: port, config: entry["Config"]?.object.map { JSONValue.object($0) } ?? .null,
+          meshGateway: meshGateway))
     }
     var localPort: Int?
     if let value = body["LocalServicePort"], !value.isNull {
@@ -146,6 +149,7 @@ extension ProxyConfig {
       transparentProxy: lenient({ () throws(CatalogError) in try TransparentProxyConfig(body["TransparentProxy"], what) }, .init()),
       config: config, upstreams: upstreams,
       expose: lenient({ () throws(CatalogError) in try ExposeConfig(body["Expose"], what) }, .init()),
+      meshGateway: lenient({ () throws(CatalogError) in try MeshGatewayMode(body["MeshGateway"], what) }, nil),
       problems: problems)
   }
 }

@@ -59,11 +59,14 @@ public struct ServiceDefaults: Sendable, Equatable {
   /// The entry's proxy settings as proxy `Config` keys (`LocalConnectTimeoutMs` becomes
   /// `local_connect_timeout_ms`, ...), the way Consul's agent merges them.
   public var proxyConfig: JSONValue
+  /// `MeshGateway.Mode` for this service's proxies' upstreams in other datacenters.
+  public var meshGateway: MeshGatewayMode?
 
   public init(
     name: String, protocol: String, meta: JSONValue = .null, envoyExtensions: [JSONValue] = [],
     mode: ProxyMode? = nil, transparentProxy: TransparentProxyConfig = .init(), expose: ExposeConfig = .init(),
-    upstreamDefaults: JSONValue = .null, upstreamOverrides: [String: JSONValue] = [:], proxyConfig: JSONValue = .null
+    upstreamDefaults: JSONValue = .null, upstreamOverrides: [String: JSONValue] = [:], proxyConfig: JSONValue = .null,
+    meshGateway: MeshGatewayMode? = nil
   ) {
     self.name = name
     self.protocol = `protocol`
@@ -75,6 +78,7 @@ public struct ServiceDefaults: Sendable, Equatable {
     self.upstreamDefaults = upstreamDefaults
     self.upstreamOverrides = upstreamOverrides
     self.proxyConfig = proxyConfig
+    self.meshGateway = meshGateway
   }
 
   init(_ body: JSONValue, name: String) throws(CatalogError) {
@@ -101,7 +105,8 @@ public struct ServiceDefaults: Sendable, Equatable {
       transparentProxy: try TransparentProxyConfig(body["TransparentProxy"], what),
       expose: try ExposeConfig(body["Expose"], what),
       upstreamDefaults: body["UpstreamConfig"]?["Defaults"]?.upstreamConfigKeys ?? .null,
-      upstreamOverrides: overrides, proxyConfig: config.isEmpty ? .null : .object(config))
+      upstreamOverrides: overrides, proxyConfig: config.isEmpty ? .null : .object(config),
+      meshGateway: try MeshGatewayMode(body["MeshGateway"], what))
   }
 }
 
@@ -111,15 +116,17 @@ public struct ProxyDefaults: Sendable, Equatable {
   public var mode: ProxyMode?
   public var transparentProxy: TransparentProxyConfig
   public var expose: ExposeConfig
+  public var meshGateway: MeshGatewayMode?
 
   public init(
     config: JSONValue = .null, mode: ProxyMode? = nil, transparentProxy: TransparentProxyConfig = .init(),
-    expose: ExposeConfig = .init()
+    expose: ExposeConfig = .init(), meshGateway: MeshGatewayMode? = nil
   ) {
     self.config = config
     self.mode = mode
     self.transparentProxy = transparentProxy
     self.expose = expose
+    self.meshGateway = meshGateway
   }
 
   /// `Config.protocol`, lower-cased; "" when unset.
@@ -133,7 +140,7 @@ public struct ProxyDefaults: Sendable, Equatable {
     self.init(
       config: body["Config"] ?? .null, mode: try ProxyMode(body["Mode"], what),
       transparentProxy: try TransparentProxyConfig(body["TransparentProxy"], what),
-      expose: try ExposeConfig(body["Expose"], what))
+      expose: try ExposeConfig(body["Expose"], what), meshGateway: try MeshGatewayMode(body["MeshGateway"], what))
   }
 }
 

@@ -20,6 +20,11 @@ public enum ConsulAnswers {
     Set((body?.object ?? [:]).keys.filter { $0.utf8.count <= CatalogLimits.maxNameLength })
   }
 
+  /// `/v1/catalog/datacenters`: every datacenter's name.
+  public static func datacenters(_ body: JSONValue?) -> [String] {
+    (body?.array ?? []).compactMap(\.string).filter { !$0.isEmpty && $0.utf8.count <= CatalogLimits.maxNameLength }.sorted()
+  }
+
   /// `/v1/config/<kind>`: the entries, as a list.
   public static func configEntries(_ body: JSONValue?) -> [JSONValue] { body?.array ?? [] }
 

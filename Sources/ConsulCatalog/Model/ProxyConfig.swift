@@ -16,13 +16,16 @@ public struct ProxyConfig: Sendable, Equatable, Hashable {
   public var config: JSONValue
   public var upstreams: [Upstream]
   public var expose: ExposeConfig
+  /// The registration's `MeshGateway.Mode` (nil: inherit).
+  public var meshGateway: MeshGatewayMode?
   /// What could not be read, one line each.
   public var problems: [String]
 
   public init(
     destinationServiceName: String, destinationServiceID: String = "", localServiceAddress: String = "127.0.0.1",
     localServicePort: Int? = nil, mode: ProxyMode? = nil, transparentProxy: TransparentProxyConfig = .init(),
-    config: JSONValue = .null, upstreams: [Upstream] = [], expose: ExposeConfig = .init(), problems: [String] = []
+    config: JSONValue = .null, upstreams: [Upstream] = [], expose: ExposeConfig = .init(), meshGateway: MeshGatewayMode? = nil,
+    problems: [String] = []
   ) {
     self.destinationServiceName = destinationServiceName
     self.destinationServiceID = destinationServiceID
@@ -33,6 +36,7 @@ public struct ProxyConfig: Sendable, Equatable, Hashable {
     self.config = config
     self.upstreams = upstreams
     self.expose = expose
+    self.meshGateway = meshGateway
     self.problems = problems
   }
 }
@@ -100,10 +104,13 @@ public struct Upstream: Sendable, Equatable, Hashable {
   public var localBindPort: Int?
   /// The upstream's `Config` (`protocol`, `connect_timeout_ms`, `limits`, `passive_health_check`).
   public var config: JSONValue
+  /// `MeshGateway.Mode` (nil: the proxy's, service-defaults', proxy-defaults', else none).
+  public var meshGateway: MeshGatewayMode?
 
   public init(
     destinationName: String, destinationType: String = "service", datacenter: String = "",
-    localBindAddress: String = "127.0.0.1", localBindPort: Int?, config: JSONValue = .null
+    localBindAddress: String = "127.0.0.1", localBindPort: Int?, config: JSONValue = .null,
+    meshGateway: MeshGatewayMode? = nil
   ) {
     self.destinationName = destinationName
     self.destinationType = destinationType
@@ -111,5 +118,6 @@ public struct Upstream: Sendable, Equatable, Hashable {
     self.localBindAddress = localBindAddress
     self.localBindPort = localBindPort
     self.config = config
+    self.meshGateway = meshGateway
   }
 }

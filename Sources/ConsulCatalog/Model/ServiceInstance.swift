@@ -8,6 +8,9 @@ public struct ServiceInstance: Sendable, Equatable, Hashable {
     case meshGateway = "mesh-gateway"
     case ingressGateway = "ingress-gateway"
     case apiGateway = "api-gateway"
+
+    /// The kinds lambda-xds configures: sidecars, terminating and mesh gateways.
+    public var isConfigured: Bool { self == .connectProxy || self == .terminatingGateway || self == .meshGateway }
   }
 
   /// The instance's health as Consul's xDS server judges it: critical if any check (node checks

@@ -35,7 +35,7 @@ public struct CatalogChange: Sendable, Equatable {
       everything = true
       return
     }
-    if old.datacenter != new.datacenter || old.trustDomain != new.trustDomain || old.proxyDefaults != new.proxyDefaults
+    if old.datacenter != new.datacenter || old.datacenters != new.datacenters || old.trustDomain != new.trustDomain || old.proxyDefaults != new.proxyDefaults
       || old.mesh != new.mesh || old.aclDefaultPolicy != new.aclDefaultPolicy
       || old.intentions["*"] != new.intentions["*"] || Self.wildcardLinkChanged(old.gatewayLinks, new.gatewayLinks)
     {
@@ -54,6 +54,16 @@ public struct CatalogChange: Sendable, Equatable {
     services.formUnion(Self.changedKeys(old.lambdas, new.lambdas))
     services.formUnion(Self.changedKeys(old.intentions, new.intentions))
     services.formUnion(Self.changedKeys(old.splitters, new.splitters))
+    if old.remote != new.remote {
+      for datacenter in Set(old.remote.keys).union(new.remote.keys) {
+        let before = old.remote[datacenter], after = new.remote[datacenter]
+        guard before != after else { continue }
+        if before?.meshGateways != after?.meshGateways { services.insert(Self.meshGatewaysKey(datacenter: datacenter)) }
+        for service in Self.changedKeys(before?.connectEndpoints ?? [:], after?.connectEndpoints ?? [:]) {
+          services.insert(Self.remoteKey(service, datacenter: datacenter))
+        }
+      }
+    }
     for gateway in Self.changedKeys(old.gatewayLinks, new.gatewayLinks).union(Self.changedKeys(old.gatewayTLS, new.gatewayTLS)) {
       services.insert(gateway)
       services.formUnion(old.gatewayLinks[gateway] ?? [])
@@ -72,9 +82,17 @@ public struct CatalogChange: Sendable, Equatable {
     let new = Dictionary(after.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     for id in Set(old.keys).union(new.keys) where old[id] != new[id] {
       let instance = new[id] ?? old[id]!
-      if instance.kind == .connectProxy || instance.kind == .terminatingGateway { proxies.insert(id) }
+      if instance.kind.isConfigured { proxies.insert(id) }
+      if instance.kind == .meshGateway { services.insert(Self.meshGatewaysKey(datacenter: nil)) }
     }
   }
+
+  /// The key a change to a service's endpoints in another datacenter is recorded under (not a
+  /// service name: Consul's names cannot hold `?`).
+  public static func remoteKey(_ service: String, datacenter: String) -> String { "\(service)?dc=\(datacenter)" }
+
+  /// The key a change to a datacenter's mesh gateways (nil: this one's) is recorded under.
+  public static func meshGatewaysKey(datacenter: String?) -> String { "mesh-gateways?dc=\(datacenter ?? "")" }
 
   /// A change of links while some gateway links `*` (every Lambda service) reaches everything.
   private static func wildcardLinkChanged(_ old: [String: [String]], _ new: [String: [String]]) -> Bool {

@@ -58,6 +58,13 @@ extension CatalogSnapshot {
     }
     return config
   }
+
+  /// How a proxy reaches an upstream in another datacenter: the upstream's mode, else the
+  /// registration's, the proxy's service-defaults', proxy-defaults', else `none` (as Consul).
+  public func meshGatewayMode(of upstream: Upstream, proxy: ProxyConfig) -> MeshGatewayMode {
+    upstream.meshGateway ?? proxy.meshGateway ?? serviceDefaults[proxy.destinationServiceName]?.meshGateway
+      ?? proxyDefaults.meshGateway ?? .none
+  }
 }
 
 extension String {

@@ -17,7 +17,7 @@ public struct CatalogSnapshot: Sendable, Equatable {
   /// sidecar proxies whose destination it is and its Connect-native instances, in id order.
   /// Health is not filtered: Consul sends every endpoint with its health.
   public private(set) var connectEndpointsByService: [String: [ServiceInstance]] = [:]
-  /// Sidecars and terminating gateways: the proxies lambda-xds configures, by service ID (which
+  /// Sidecars, terminating and mesh gateways: the proxies lambda-xds configures, by service ID (which
   /// is also the Envoy node id).
   public private(set) var proxies: [String: ServiceInstance] = [:]
   /// Services declared as Lambda functions (valid or not), by service name.
@@ -47,6 +47,11 @@ public struct CatalogSnapshot: Sendable, Equatable {
   /// lambda-xds's settings per service from Consul KV (``LambdaSettingsKV``), as read; they
   /// take effect in ``lambdas``.
   public internal(set) var lambdaSettings: [String: JSONValue] = [:]
+  /// Every datacenter Consul knows (`/v1/catalog/datacenters`), this one included; empty when
+  /// only this one is known.
+  public var datacenters: [String] = []
+  /// Other datacenters' mesh gateways and the endpoints of the services named there.
+  public var remote: [String: RemoteDatacenter] = [:]
 
   public init(
     datacenter: String, trustDomain: String? = nil, instances: [ServiceInstance] = [],
@@ -72,7 +77,7 @@ public struct CatalogSnapshot: Sendable, Equatable {
     byService.reserveCapacity(instances.count)
     for instance in self.instances.values {
       byService[instance.name, default: []].append(instance)
-      if instance.kind == .connectProxy || instance.kind == .terminatingGateway { proxies[instance.id] = instance }
+      if instance.kind.isConfigured { proxies[instance.id] = instance }
       if let destination = Self.endpointService(instance) { endpoints[destination, default: []].append(instance) }
     }
     instancesByService = byService.mapValues { $0.count < 2 ? $0 : $0.sorted { $0.id < $1.id } }
@@ -137,7 +142,7 @@ public struct CatalogSnapshot: Sendable, Equatable {
     let sorted = list.sorted { $0.id < $1.id }
     instancesByService[service] = sorted.isEmpty ? nil : sorted
     for instance in old { proxies[instance.id] = nil }
-    for instance in sorted where instance.kind == .connectProxy || instance.kind == .terminatingGateway {
+    for instance in sorted where instance.kind.isConfigured {
       proxies[instance.id] = instance
     }
     let ids = Set(old.map(\.id)).union(sorted.map(\.id))
@@ -205,7 +210,8 @@ public struct CatalogSnapshot: Sendable, Equatable {
       && lhs.lambdas == rhs.lambdas && lhs.gatewayLinks == rhs.gatewayLinks && lhs.intentions == rhs.intentions
       && lhs.serviceDefaults == rhs.serviceDefaults && lhs.proxyDefaults == rhs.proxyDefaults && lhs.mesh == rhs.mesh
       && lhs.rejectedObjects == rhs.rejectedObjects && lhs.aclDefaultPolicy == rhs.aclDefaultPolicy
-      && lhs.splitters == rhs.splitters && lhs.gatewayTLS == rhs.gatewayTLS
+      && lhs.splitters == rhs.splitters && lhs.gatewayTLS == rhs.gatewayTLS && lhs.datacenters == rhs.datacenters
+      && lhs.remote == rhs.remote
   }
 }
 
