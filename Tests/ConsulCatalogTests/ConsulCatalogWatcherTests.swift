@@ -206,4 +206,39 @@ struct ConsulCatalogWatcherTests {
       #expect(published.items.last?.aclDefaultPolicy == "deny")
     }
   }
+
+  @Test("another datacenter: its mesh gateways and the endpoints upstreams name there arrive; one that cannot answer stalls nothing")
+  func otherDatacenters() async throws {
+    let remote = try await ConsulSimulator.start(arguments: ["--datacenter", "dc2"])
+    defer { remote.stop() }
+    for registration in [
+      #"{"Node":"m","Address":"10.2.0.6","Service":{"Kind":"mesh-gateway","ID":"mesh-gateway","Service":"mesh-gateway","Port":8443,"TaggedAddresses":{"wan":{"Address":"198.18.2.6","Port":443}}}}"#,
+      #"{"Node":"n","Address":"10.2.0.10","Service":{"ID":"api","Service":"api","Port":8080}}"#,
+      #"{"Node":"n","Address":"10.2.0.10","Service":{"Kind":"connect-proxy","ID":"api-sidecar-proxy","Service":"api-sidecar-proxy","Port":21000,"Proxy":{"DestinationServiceName":"api"}}}"#,
+    ] { try await remote.put("/v1/catalog/register", json: registration) }
+    let unreachable = freePort()
+    try await withWatcher(simulatorArguments: ["--wan", "dc2=http://\(remote.address)", "--wan", "dc3=http://127.0.0.1:\(unreachable)"]) {
+      simulator, published, _ in
+      try await simulator.put(
+        "/v1/catalog/register",
+        json: #"{"Node":"w","Address":"10.1.0.10","Service":{"Kind":"connect-proxy","ID":"web-sidecar-proxy","Service":"web-sidecar-proxy","Port":21000,"Proxy":{"DestinationServiceName":"web","Upstreams":[{"DestinationName":"api","Datacenter":"dc2","LocalBindPort":10001},{"DestinationName":"db","Datacenter":"dc3","LocalBindPort":10002}]}}}"#)
+      try await eventually("dc2's answers", timeout: 30) {
+        published.items.last?.remote["dc2"]?.connectEndpoints["api"]?.map(\.id) == ["api-sidecar-proxy"]
+      }
+      let snapshot = try #require(published.items.last)
+      #expect(snapshot.datacenters == ["dc1", "dc2", "dc3"])
+      #expect(snapshot.remote["dc2"]?.meshGateways.map(\.wanAddress) == [TaggedAddress(address: "198.18.2.6", port: 443)])
+      #expect(snapshot.remote["dc3"]?.connectEndpoints["db"] == nil, "dc3 never answered")
+      // A new upstream there is asked about as it appears.
+      try await remote.put(
+        "/v1/catalog/register", json: #"{"Node":"n","Address":"10.2.0.11","Service":{"ID":"db","Service":"db","Port":5432,"Connect":{"Native":true}}}"#)
+      try await simulator.put(
+        "/v1/catalog/register",
+        json: #"{"Node":"w","Address":"10.1.0.10","Service":{"Kind":"connect-proxy","ID":"web-sidecar-proxy","Service":"web-sidecar-proxy","Port":21000,"Proxy":{"DestinationServiceName":"web","Upstreams":[{"DestinationName":"db","Datacenter":"dc2","LocalBindPort":10002}]}}}"#)
+      try await eventually("the new upstream's endpoints; the old one forgotten", timeout: 30) {
+        let dc2 = published.items.last?.remote["dc2"]
+        return dc2?.connectEndpoints["db"]?.map(\.id) == ["db"] && dc2?.connectEndpoints["api"] == nil
+      }
+    }
+  }
 }

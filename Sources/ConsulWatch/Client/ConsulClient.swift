@@ -83,7 +83,8 @@ public struct ConsulClient: Sendable {
     token: String? = nil, timeout: Duration? = nil, stale: Bool? = nil
   ) async throws(ConsulError) -> ConsulReply {
     var parameters = query
-    if let dc = config.datacenter { parameters["dc"] = dc }
+    // A query about another datacenter keeps its own `dc`.
+    if let dc = config.datacenter, parameters["dc"] == nil { parameters["dc"] = dc }
     if stale ?? config.stale { parameters["stale"] = "" }
     if index > 0 {
       parameters["index"] = String(index)

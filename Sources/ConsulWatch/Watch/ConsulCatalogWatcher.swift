@@ -16,6 +16,8 @@ public struct ConsulCatalogWatcher: Sendable {
   /// ...or when a burst has lasted this long, so a steady stream of changes still gets through.
   public var maxDelay: Duration = .seconds(1)
   public var wait: Duration = .seconds(300)
+  /// How often the datacenter list is read again (Consul answers it without blocking).
+  public var datacenterInterval: Duration = .seconds(30)
   public var logger: Logger
 
   public static let configKinds = [
@@ -36,14 +38,21 @@ public struct ConsulCatalogWatcher: Sendable {
     let accumulator = CatalogAccumulator()
     let (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     let (serviceLists, serviceListChanged) = AsyncStream.makeStream(of: Set<String>.self)
+    // Other datacenters, and "<dc>/<service>" for each service upstreams name there.
+    let (remoteDatacenters, remoteDatacentersChanged) = AsyncStream.makeStream(
+      of: Set<String>.self, bufferingPolicy: .bufferingNewest(1))
+    let (remoteServices, remoteServicesChanged) = AsyncStream.makeStream(
+      of: Set<String>.self, bufferingPolicy: .bufferingNewest(1))
 
     /// - Parameter expect: hold snapshots back until this watch answers (per-service watches are
     ///   expected when the service list adds them, so a late-starting task cannot re-add one).
     /// - Parameter optional: a 403 counts as an empty answer (a token without that read
     ///   permission must not hold every snapshot back); it is still reported.
+    /// - Parameter remote: about another datacenter: any error before the first answer stops
+    ///   holding snapshots back (that datacenter being unreachable must not stall this one's).
     @Sendable func watch(
       _ key: String, _ path: String, query: [String: String] = [:], expect: Bool = true, optional: Bool = false,
-      _ apply: @escaping @Sendable (JSONValue?, inout CatalogAccumulator.State) -> Void
+      remote: Bool = false, _ apply: @escaping @Sendable (JSONValue?, inout CatalogAccumulator.State) -> Void
     ) -> @Sendable () async -> Void {
       if expect { accumulator.expect(key) }
       var blocking = BlockingWatch(client: client, path: path, query: query, logger: logger)
@@ -58,9 +67,37 @@ public struct ConsulCatalogWatcher: Sendable {
             if optional && error.code == .forbidden && accumulator.isPending(key) {
               accumulator.update(key) { apply(nil, &$0) }
               changed.yield()
+            } else if remote && accumulator.isPending(key) {
+              accumulator.update(key) { _ in }
+              changed.yield()
             }
             await failed(error)
           })
+      }
+    }
+
+    /// Another datacenter's mesh gateways: the services of kind mesh-gateway there, and each
+    /// one's instances (with their WAN addresses).
+    @Sendable func watchMeshGateways(in dc: String) async {
+      let (names, namesChanged) = AsyncStream.makeStream(of: Set<String>.self, bufferingPolicy: .bufferingNewest(1))
+      await withTaskGroup(of: Void.self) { group in
+        group.addTask(
+          operation: watch(
+            "gateways/\(dc)", "/v1/catalog/services", query: ["dc": dc, "filter": "ServiceKind == \"mesh-gateway\""],
+            expect: false, remote: true
+          ) { body, _ in namesChanged.yield(ConsulAnswers.serviceNames(body)) })
+        await forEachWanted(
+          names,
+          onChange: { _, removed in
+            for name in removed { accumulator.forget("gateway/\(dc)/\(name)") { $0.remoteGateways[dc]?[name] = nil } }
+            if !removed.isEmpty { changed.yield() }
+          },
+          run: { name in
+            await watch("gateway/\(dc)/\(name)", "/v1/health/service/\(name)", query: ["dc": dc], expect: false, remote: true) {
+              body, state in state.remoteGateways[dc, default: [:]][name] = ConsulAnswers.registrations(fromHealth: body)
+            }()
+          })
+        group.cancelAll()
       }
     }
 
@@ -83,6 +120,7 @@ public struct ConsulCatalogWatcher: Sendable {
       })
       group.addTask { [quietPeriod, maxDelay] in
         var published: CatalogSnapshot?
+        var wantedRemote = Set<String>()
         for await _ in changes {
           let start = ContinuousClock.now
           var seen = accumulator.generation
@@ -93,11 +131,57 @@ public struct ConsulCatalogWatcher: Sendable {
             seen = now
           }
           guard var snapshot = accumulator.snapshot(datacenter: datacenter) else { continue }
+          // Upstreams in other datacenters decide what to ask them; a snapshot that names a
+          // new one waits for its answer (or its first error).
+          let wanted = Set(snapshot.remoteUpstreams.flatMap { dc, services in services.map { "\(dc)/\($0)" } })
+          if wanted != wantedRemote {
+            for key in wanted.subtracting(wantedRemote) { accumulator.expect("connect/\(key)") }
+            let added = !wanted.subtracting(wantedRemote).isEmpty
+            wantedRemote = wanted
+            remoteServicesChanged.yield(wanted)
+            if added { continue }
+          }
           snapshot.aclDefaultPolicy = client.aclDefaultPolicy
           guard snapshot != published else { continue }
           published = snapshot
           await publish(snapshot)
         }
+      }
+
+      accumulator.expect("datacenters")
+      group.addTask { [client, datacenter, datacenterInterval, logger] in
+        await Self.pollDatacenters(client, every: datacenterInterval, logger: logger) { names in
+          // Only this one: as a catalog file without other datacenters says it.
+          accumulator.update("datacenters") { $0.datacenters = names == [datacenter] ? [] : names }
+          remoteDatacentersChanged.yield(Set(names).subtracting([datacenter]))
+          changed.yield()
+        }
+      }
+      group.addTask {
+        await forEachWanted(
+          remoteDatacenters,
+          onChange: { _, removed in
+            for dc in removed { accumulator.forget("gateways/\(dc)") { $0.remoteGateways[dc] = nil } }
+            if !removed.isEmpty { changed.yield() }
+          },
+          run: { dc in await watchMeshGateways(in: dc) })
+      }
+      group.addTask {
+        await forEachWanted(
+          remoteServices,
+          onChange: { _, removed in
+            for key in removed {
+              let (dc, service) = Self.split(key)
+              accumulator.forget("connect/\(key)") { $0.remoteEndpoints[dc]?[service] = nil }
+            }
+            if !removed.isEmpty { changed.yield() }
+          },
+          run: { key in
+            let (dc, service) = Self.split(key)
+            await watch("connect/\(key)", "/v1/health/connect/\(service)", query: ["dc": dc], expect: false, remote: true) {
+              body, state in state.remoteEndpoints[dc, default: [:]][service] = ConsulAnswers.registrations(fromHealth: body)
+            }()
+          })
       }
 
       await forEachWanted(
@@ -113,6 +197,36 @@ public struct ConsulCatalogWatcher: Sendable {
           }()
         })
       group.cancelAll()
+    }
+  }
+
+  /// `<dc>/<service>` -> (dc, service).
+  static func split(_ key: String) -> (String, String) {
+    let parts = key.split(separator: "/", maxSplits: 1)
+    return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+  }
+
+  /// Reads `/v1/catalog/datacenters` now and every `interval`; delivers each different list.
+  /// Failures are logged and retried at the same pace (the last list stays in force).
+  static func pollDatacenters(
+    _ client: ConsulClient, every interval: Duration, logger: Logger, deliver: @Sendable ([String]) async -> Void
+  ) async {
+    var last: [String]?
+    while !Task.isCancelled {
+      do {
+        let names = ConsulAnswers.datacenters(try await client.get("/v1/catalog/datacenters").body)
+        if names != last {
+          last = names
+          await deliver(names)
+        }
+      } catch {
+        logger.warning("cannot list datacenters", metadata: ["error": "\(error)"])
+        if last == nil {
+          last = []
+          await deliver([])
+        }
+      }
+      try? await Task.sleep(for: interval)
     }
   }
 }
