@@ -113,6 +113,8 @@ final class TranslationContext {
   /// Each service's mesh endpoints (sidecars and native instances).
   let connectEndpoints: [String: [ServiceInstance]]
   let instancesByService: [String: [ServiceInstance]]
+  /// This datacenter's mesh gateways, found when a proxy first needs them.
+  private(set) lazy var localMeshGateways: [ServiceInstance] = catalog.localMeshGateways
   /// Built in an earlier translation (same environment).
   private let previous: [SpecKey: EncodedResource]
   /// Built or reused in this one.
@@ -153,6 +155,7 @@ final class TranslationContext {
     switch proxy.kind {
     case .connectProxy: sidecar(proxy, &builder)
     case .terminatingGateway: gateway(proxy, &builder)
+    case .meshGateway: meshGateway(proxy, &builder)
     default: break
     }
     var findings = Array(Set(builder.findings)).sorted()

@@ -24,7 +24,7 @@ struct GoldenCase: Sendable, CustomStringConvertible {
   static let all: [GoldenCase] = {
     var cases = [
       "direct", "direct-intentions", "canary", "gateway-services", "gated", "opposite", "invalid", "overrides", "intentions", "unhealthy-gateway",
-      "mesh-inbound", "mesh-upstreams", "mesh-tproxy", "mesh-expose", "mesh-bad-input",
+      "mesh-inbound", "mesh-upstreams", "mesh-tproxy", "mesh-expose", "mesh-bad-input", "mesh-datacenters",
     ].map { fixture($0) }
     var noCertificates = fixture("gated", withCertificates: false)
     noCertificates.name = "gated-without-certificates"

@@ -13,8 +13,7 @@ struct GatewayServiceCluster: ResourceSpec {
   var tls: OriginationTLS?
   var http2: Bool
 
-  /// Whether some instance is addressed by host name (then DNS, not EDS, as in Consul).
-  var usesDNS: Bool { instances.contains { !LambdaEndpoint.isIPAddress($0.address) } }
+  var usesDNS: Bool { instances.usesDNS }
 
   func resource(in environment: TranslationEnvironment) throws -> EncodedResource {
     guard let trustDomain = environment.trustDomain else { throw TranslationError("no trust domain") }
@@ -25,24 +24,7 @@ struct GatewayServiceCluster: ResourceSpec {
       $0.connectTimeout = .milliseconds(environment.options.connectTimeoutMilliseconds)
       $0.outlierDetection = .init()
     }
-    if usesDNS {
-      let named = instances.filter { !LambdaEndpoint.isIPAddress($0.address) }
-      let chosen = named.first(where: \.healthy) ?? named.last!
-      cluster.type = .logicalDns
-      cluster.dnsLookupFamily = .v4Only
-      cluster.loadAssignment = .with {
-        $0.clusterName = name
-        $0.endpoints = [.with {
-          $0.lbEndpoints = [.with {
-            $0.endpoint.address = .socket(chosen.address, chosen.port)
-            $0.healthStatus = chosen.healthy ? .healthy : .unhealthy
-          }]
-        }]
-      }
-    } else {
-      cluster.type = .eds
-      cluster.edsClusterConfig.edsConfig = .ads
-    }
+    cluster.discover(instances)
     if let tls {
       cluster.transportSocket = try .tls(
         UpstreamTLSContext.with { context in
@@ -67,5 +49,35 @@ struct GatewayServiceCluster: ResourceSpec {
     }
     if http2 { cluster.typedExtensionProtocolOptions = try LocalAppCluster.http2Options() }
     return try EncodedResource(cluster)
+  }
+}
+
+extension [MeshEndpoints.Endpoint] {
+  /// Whether some endpoint is addressed by host name (then DNS, not EDS, as in Consul).
+  var usesDNS: Bool { contains { !LambdaEndpoint.isIPAddress($0.address) } }
+}
+
+extension Cluster {
+  /// How a gateway's cluster finds these endpoints, as Consul decides: EDS when all are IP
+  /// addresses, else LOGICAL_DNS to one host name (the first healthy one, else the last).
+  mutating func discover(_ endpoints: [MeshEndpoints.Endpoint]) {
+    guard endpoints.usesDNS else {
+      type = .eds
+      edsClusterConfig.edsConfig = .ads
+      return
+    }
+    let named = endpoints.filter { !LambdaEndpoint.isIPAddress($0.address) }
+    let chosen = named.first(where: \.healthy) ?? named.last!
+    type = .logicalDns
+    dnsLookupFamily = .v4Only
+    loadAssignment = .with {
+      $0.clusterName = name
+      $0.endpoints = [.with {
+        $0.lbEndpoints = [.with {
+          $0.endpoint.address = .socket(chosen.address, chosen.port)
+          $0.healthStatus = chosen.healthy ? .healthy : .unhealthy
+        }]
+      }]
+    }
   }
 }

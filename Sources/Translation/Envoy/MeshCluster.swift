@@ -12,13 +12,16 @@ struct MeshCluster: ResourceSpec {
   /// The calling proxy's service, whose leaf it presents.
   var caller: String
   var settings: UpstreamSettings
+  /// The service's datacenter; nil: this one.
+  var datacenter: String? = nil
 
   func resource(in environment: TranslationEnvironment) throws -> EncodedResource {
     guard let trustDomain = environment.trustDomain else { throw TranslationError("no trust domain") }
-    let sni = MeshNames.sni(service, datacenter: environment.datacenter, trustDomain: trustDomain)
+    let datacenter = datacenter ?? environment.datacenter
+    let sni = MeshNames.sni(service, datacenter: datacenter, trustDomain: trustDomain)
     let socket = try TLSSockets.meshUpstream(
       callerLeaf: MeshNames.leafSecret(caller), sni: sni,
-      expected: MeshNames.identity(service, datacenter: environment.datacenter, trustDomain: trustDomain))
+      expected: MeshNames.identity(service, datacenter: datacenter, trustDomain: trustDomain))
     var cluster = Cluster.with {
       $0.name = sni
       $0.altStatName = sni
@@ -58,6 +61,13 @@ struct MeshEndpoints: ResourceSpec {
     var port: Int
     var healthy: Bool
     var weight: Int
+
+    init(address: String, port: Int, healthy: Bool, weight: Int = 1) {
+      self.address = address
+      self.port = port
+      self.healthy = healthy
+      self.weight = weight
+    }
 
     /// Consul's rules: unhealthy when any check is critical; the warning weight while warning;
     /// weights clamped to 1-128, and a weight below 1 marks the endpoint unhealthy.

@@ -17,8 +17,9 @@ enum UpstreamFilter: Hashable {
   /// A canary between direct Lambda services (a service-splitter).
   case lambdaSplit(LambdaSplit)
 
-  func networkFilter(service: String, environment: TranslationEnvironment) throws -> NetworkFilter {
-    let statPrefix = MeshNames.statPrefix(service, datacenter: environment.datacenter)
+  /// - Parameter datacenter: the service's datacenter; nil: this one.
+  func networkFilter(service: String, datacenter: String? = nil, environment: TranslationEnvironment) throws -> NetworkFilter {
+    let statPrefix = MeshNames.statPrefix(service, datacenter: datacenter ?? environment.datacenter)
     switch self {
     case .tcp(let cluster):
       return try NetworkFilters.tcpProxy(statPrefix: statPrefix, cluster: cluster)
@@ -61,9 +62,11 @@ struct UpstreamListener: ResourceSpec {
   var address: String
   var port: Int
   var filter: UpstreamFilter
+  /// The service's datacenter; nil: this one.
+  var datacenter: String? = nil
 
   func resource(in environment: TranslationEnvironment) throws -> EncodedResource {
-    let networkFilter = try filter.networkFilter(service: service, environment: environment)
+    let networkFilter = try filter.networkFilter(service: service, datacenter: datacenter, environment: environment)
     return try EncodedResource(
       Listener.with {
         $0.name = MeshNames.upstreamListener(id, address: address, port: port)

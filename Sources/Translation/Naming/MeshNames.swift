@@ -21,8 +21,11 @@ enum MeshNames {
       ?? "\(service).default.\(datacenter).internal"
   }
 
-  /// An upstream's id (Consul's `EnvoyID`): its name, which also names its route configuration.
-  static func upstreamID(_ upstream: Upstream) -> String { upstream.destinationName }
+  /// An upstream's id (Consul's `EnvoyID`): its name, with `?dc=<dc>` when it names a
+  /// datacenter; it also names its route configuration.
+  static func upstreamID(_ upstream: Upstream) -> String {
+    upstream.datacenter.isEmpty ? upstream.destinationName : "\(upstream.destinationName)?dc=\(upstream.datacenter)"
+  }
 
   /// `<upstream-id>:<bind-address>:<port>`, an explicit upstream's listener.
   static func upstreamListener(_ id: String, address: String, port: Int) -> String {
@@ -76,8 +79,19 @@ enum MeshNames {
 
   // MARK: Gateways and secrets
 
-  /// `default:<address>:<port>`, Consul's terminating-gateway listener name.
+  /// `default:<address>:<port>`, Consul's terminating- and mesh-gateway listener name.
   static func gatewayListener(address: String, port: Int) -> String { "default:\(address):\(port)" }
+
+  /// `<dc>.internal.<trust-domain>`: a mesh gateway's cluster to another datacenter's gateways
+  /// (Consul's `GatewaySNI`); its filter chain matches `*.<dc>.internal.<trust-domain>`.
+  static func datacenterCluster(_ datacenter: String, trustDomain: String) -> String {
+    "\(datacenter).internal.\(trustDomain)"
+  }
+
+  /// `mesh_gateway_remote.default.<dc>`: a mesh gateway's stat prefix toward a datacenter.
+  static func meshGatewayRemotePrefix(_ datacenter: String) -> String { "mesh_gateway_remote.default.\(datacenter)" }
+  /// The stat prefix of a mesh gateway's traffic to its own datacenter's services.
+  static let meshGatewayLocalPrefix = "mesh_gateway_local.default"
 
   static let rootsSecret = "mesh-roots"
   static func leafSecret(_ service: String) -> String { "mesh-leaf/\(service)" }

@@ -55,7 +55,8 @@ extension TranslationContext {
         throw refuse("its Lambda services are reached both directly and through a gateway")
       }
       let cluster = try meshCluster(
-        split.service, settings: UpstreamSettings(.object(["protocol": .string("http")])), endpoints: gateways, sidecar, &builder)
+        split.service, settings: UpstreamSettings(.object(["protocol": .string("http")])),
+        endpoints: gateways.map(MeshEndpoints.Endpoint.init), sidecar, &builder)
       weights.append(.init(cluster: cluster, weight: split.weight))
       if function.timeoutMilliseconds > longest?.timeoutMilliseconds ?? 0 { longest = function }
     }

@@ -124,10 +124,6 @@ extension TranslationContext {
         builder.warn(name, "upstream of type \(upstream.destinationType) is not supported; no listener")
         continue
       }
-      guard upstream.datacenter.isEmpty || upstream.datacenter == datacenter else {
-        builder.warn(name, "upstream in datacenter \(upstream.datacenter) is not supported (only \(datacenter)); no listener")
-        continue
-      }
       guard let port = upstream.localBindPort else {
         if sidecar.resolved.mode != .transparent {
           builder.warn(name, "upstream has no LocalBindPort; no listener")
@@ -142,12 +138,18 @@ extension TranslationContext {
       bound[socket] = name
       let id = MeshNames.upstreamID(upstream)
       let settings = UpstreamSettings(catalog.resolvedConfig(of: upstream, caller: sidecar.service))
-      guard let filter = reach(name, id: id, settings: settings, sidecar, &cache, &builder) else { continue }
+      let remote = upstream.datacenter.isEmpty || upstream.datacenter == datacenter ? nil : upstream.datacenter
+      let reached = remote.map { reachRemote(upstream, in: $0, id: id, settings: settings, sidecar, &cache, &builder) }
+        ?? reach(name, id: id, settings: settings, sidecar, &cache, &builder)
+      guard let filter = reached else { continue }
       _ = builder.capture(name) { part -> Void? in
-        part.add(try shared(UpstreamListener(id: id, service: name, address: upstream.localBindAddress, port: port, filter: filter)))
+        part.add(
+          try shared(
+            UpstreamListener(
+              id: id, service: name, address: upstream.localBindAddress, port: port, filter: filter, datacenter: remote)))
         return nil
       }
-      listened.insert(name)
+      if remote == nil { listened.insert(name) }
     }
     return listened
   }
@@ -212,7 +214,17 @@ extension TranslationContext {
     _ service: String, id: String, settings: UpstreamSettings, endpoints: [ServiceInstance], lambda: LambdaFunction? = nil,
     _ sidecar: Sidecar, _ builder: inout ProxyBuilder
   ) throws -> UpstreamFilter {
-    let cluster = try meshCluster(service, settings: settings, endpoints: endpoints, sidecar, &builder)
+    try meshUpstream(
+      service, id: id, settings: settings, endpoints: endpoints.map(MeshEndpoints.Endpoint.init), lambda: lambda,
+      sidecar, &builder)
+  }
+
+  /// A mesh cluster (in `datacenter`, nil: this one) with these endpoints (and, for HTTP, its route).
+  func meshUpstream(
+    _ service: String, id: String, settings: UpstreamSettings, endpoints: [MeshEndpoints.Endpoint],
+    lambda: LambdaFunction? = nil, datacenter: String? = nil, _ sidecar: Sidecar, _ builder: inout ProxyBuilder
+  ) throws -> UpstreamFilter {
+    let cluster = try meshCluster(service, settings: settings, endpoints: endpoints, datacenter: datacenter, sidecar, &builder)
     guard settings.isHTTP else { return .tcp(cluster: cluster) }
     builder.add(try shared(UpstreamRoute(id: id, cluster: cluster, lambda: lambda)))
     return .http(protocol: settings.protocol, route: id)
@@ -220,12 +232,12 @@ extension TranslationContext {
 
   /// A mesh cluster to `service` with these endpoints; its name.
   func meshCluster(
-    _ service: String, settings: UpstreamSettings, endpoints: [ServiceInstance], _ sidecar: Sidecar,
-    _ builder: inout ProxyBuilder
+    _ service: String, settings: UpstreamSettings, endpoints: [MeshEndpoints.Endpoint], datacenter: String? = nil,
+    _ sidecar: Sidecar, _ builder: inout ProxyBuilder
   ) throws -> String {
-    let cluster = try shared(MeshCluster(service: service, caller: sidecar.service, settings: settings))
+    let cluster = try shared(MeshCluster(service: service, caller: sidecar.service, settings: settings, datacenter: datacenter))
     builder.add(cluster)
-    builder.add(try shared(MeshEndpoints(cluster: cluster.name, endpoints: endpoints.map(MeshEndpoints.Endpoint.init))))
+    builder.add(try shared(MeshEndpoints(cluster: cluster.name, endpoints: endpoints)))
     return cluster.name
   }
 
@@ -314,7 +326,7 @@ extension TranslationContext {
 
   /// Where a sidecar sends a mesh service's traffic, as Consul's `/v1/health/connect` lists it:
   /// the terminating gateways that link it, else its sidecars and Connect-native instances.
-  private func meshEndpoints(of service: String) -> [ServiceInstance] {
+  func meshEndpoints(of service: String) -> [ServiceInstance] {
     let gateways = catalog.gateways(linking: service)
     guard !gateways.isEmpty else { return connectEndpoints[service] ?? [] }
     return gateways.flatMap { instancesByService[$0] ?? [] }
@@ -348,7 +360,7 @@ struct Sidecar {
 
 /// What reaching each upstream service took, so an explicit and an implicit upstream to the
 /// same service share one cluster.
-private struct UpstreamCache {
+struct UpstreamCache {
   var filters: [String: UpstreamFilter?] = [:]
 }
 
