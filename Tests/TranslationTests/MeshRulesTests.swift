@@ -194,4 +194,28 @@ struct MeshRulesTests {
     #expect(web.findings.contains { $0.service == long && $0.message.contains("TLS allows 255") })
     #expect(try #require(web.snapshot).resources(.listener).count == 8, "every other listener stays")
   }
+
+  @Test("TLS origination files: one that holds no PEM leaves that service out with the reason; one not on this host is a warning")
+  func originationFiles() throws {
+    _ = GoldenCase.originationFiles
+    let broken = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-ca-\(UUID().uuidString).pem")
+    try Data("hello".utf8).write(to: broken)
+    defer { try? FileManager.default.removeItem(at: broken) }
+    var catalog = try CatalogFile.snapshot(contentsOf: GoldenCase.fixture("gateway-services").catalog.path)
+    catalog.gatewayTLS["terminating-gateway"]?["search"]?.caFile = broken.path
+    catalog.inspectGatewayFiles()
+    var gateway = try #require(translate(catalog).proxies["terminating-gateway"])
+    #expect(gateway.findings.contains { $0.service == "search" && $0.message.contains("CAFile \(broken.path) holds no PEM certificate") })
+    var listener = try #require(gateway.snapshot).listener("default:10.0.0.5:8443")
+    #expect(!listener.filterChains.contains { $0.filterChainMatch.serverNames == [Self.sni("search")] })
+    #expect(listener.filterChains.contains { $0.filterChainMatch.serverNames == [Self.sni("db")] }, "the other services stay")
+
+    catalog.gatewayTLS["terminating-gateway"]?["search"]?.caFile = "/nonexistent/ca.pem"
+    catalog.inspectGatewayFiles()
+    gateway = try #require(translate(catalog).proxies["terminating-gateway"])
+    #expect(gateway.findings.contains { $0.service == "search" && $0.severity == .warning && $0.message.contains("not on lambda-xds's host") })
+    listener = try #require(gateway.snapshot).listener("default:10.0.0.5:8443")
+    #expect(listener.filterChains.contains { $0.filterChainMatch.serverNames == [Self.sni("search")] })
+  }
 }
+

@@ -236,6 +236,9 @@ public struct OriginationTLS: Sendable, Hashable {
   public var certFile: String?
   public var keyFile: String?
   public var sni: String?
+  /// What ``CatalogSnapshot/inspectGatewayFiles()`` found wrong with the files on this host.
+  public var fileErrors: [String] = []
+  public var fileWarnings: [String] = []
 
   public init(caFile: String, certFile: String? = nil, keyFile: String? = nil, sni: String? = nil) {
     self.caFile = caFile

@@ -28,7 +28,16 @@ public enum CatalogSource: Sendable {
     case .file(let path):
       logger.info("reading the catalog file", metadata: ["path": "\(path)"])
       await CatalogFileWatcher(path: path).run(
-        publish: { feed.publish($0, change: $1) },
+        publish: { catalog, change in
+          var (catalog, change) = (catalog, change)
+          let unchecked = catalog.gatewayTLS
+          catalog.inspectGatewayFiles()
+          // What the files say is not in the reader's change: the gateways it concerns are.
+          if catalog.gatewayTLS != unchecked {
+            change.formUnion(CatalogChange(services: Set(catalog.gatewayTLS.keys).union(catalog.gatewayTLS.values.flatMap(\.keys))))
+          }
+          feed.publish(catalog, change: change)
+        },
         onError: { logger.error("catalog file rejected; keeping the last good catalog", metadata: ["error": "\($0)"]) })
     case .consul(let config, let datacenter):
       let client = ConsulClient(
@@ -44,6 +53,8 @@ public enum CatalogSource: Sendable {
       await withTaskGroup(of: Void.self) { group in
         group.addTask {
           await watcher.run(publish: { catalog in
+            var catalog = catalog
+            catalog.inspectGatewayFiles()
             feed.publish(catalog)
             leafServices.continuation.yield(catalog.servicesNeedingLeaves)
           })
@@ -65,7 +76,11 @@ public enum CatalogSource: Sendable {
     let (config, datacenter): (ConsulConfig, String?)
     switch self {
     case .file(let path):
-      do { return (try CatalogFile.snapshot(contentsOf: path), .none) } catch { throw Failure(description: "\(error)") }
+      do {
+        var catalog = try CatalogFile.snapshot(contentsOf: path)
+        catalog.inspectGatewayFiles()
+        return (catalog, .none)
+      } catch { throw Failure(description: "\(error)") }
     case .consul(let consul, let dc):
       (config, datacenter) = (consul, dc)
     }
@@ -87,7 +102,11 @@ public enum CatalogSource: Sendable {
         return nil
       }
       group.addTask {
-        for await update in feed.updates { return update.snapshot }
+        for await update in feed.updates {
+          var catalog = update.snapshot
+          catalog.inspectGatewayFiles()
+          return catalog
+        }
         return nil
       }
       group.addTask {

@@ -74,11 +74,17 @@ extension TranslationContext {
         part.fail(service, "no filter chain: no mesh certificate for \(service) yet")
         return nil
       }
+      let tls = catalog.gatewayTLS[gateway]?[service]
+      for warning in tls?.fileWarnings ?? [] { part.warn(service, "TLS origination: \(warning)") }
+      if let errors = tls?.fileErrors, !errors.isEmpty {
+        part.fail(service, "no filter chain: TLS origination: \(errors.joined(separator: "; "))")
+        return nil
+      }
       let proto = servedProtocol(catalog.serviceProtocol(service), of: service, &part)
       let http = UpstreamSettings.isHTTP(proto)
       let endpoints = instances.map(MeshEndpoints.Endpoint.init)
       let cluster = GatewayServiceCluster(
-        service: service, instances: endpoints, tls: catalog.gatewayTLS[gateway]?[service], http2: ["http2", "grpc"].contains(proto))
+        service: service, instances: endpoints, tls: tls, http2: ["http2", "grpc"].contains(proto))
       let built = try shared(cluster)
       part.add(built)
       if !cluster.usesDNS { part.add(try shared(MeshEndpoints(cluster: built.name, endpoints: endpoints))) }
