@@ -13,7 +13,7 @@ struct CatalogFileTests {
     let catalog = try CatalogFile.snapshot(contentsOf: Self.example)
     #expect(catalog.rejectedObjects.isEmpty)
     #expect(catalog.datacenter == "dc1")
-    #expect(Set(catalog.proxies.keys) == ["api-sidecar-proxy", "web-sidecar-proxy", "db-sidecar-proxy", "terminating-gateway"])
+    #expect(Set(catalog.proxies.keys) == ["api-sidecar-proxy", "web-sidecar-proxy", "db-sidecar-proxy", "terminating-gateway", "mesh-gateway"])
     let sidecar = try #require(catalog.instances["api-sidecar-proxy"]?.proxy)
     #expect(sidecar.upstreams.map(\.destinationName) == ["authentication", "payments", "db"])
     #expect(sidecar.problems.isEmpty && sidecar.localServicePort == 8080)

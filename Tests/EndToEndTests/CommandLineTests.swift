@@ -12,6 +12,7 @@ struct CommandLineTests {
     for (node, admin) in [
       ("api-sidecar-proxy", "127.0.0.1:19000"), ("terminating-gateway", "127.0.0.1:19001"),
       ("web-sidecar-proxy", "127.0.0.1:19002"), ("db-sidecar-proxy", "127.0.0.1:19003"),
+      ("mesh-gateway", "127.0.0.1:19004"),
     ] {
       let file = EnvoyProcess.projectRoot.appendingPathComponent("envoy-configs/\(node).json")
       let printed = try LambdaXDSProcess.run([
@@ -58,7 +59,7 @@ struct CommandLineTests {
 
     let unknown = try LambdaXDSProcess.run(["dump", "--catalog-file", Self.example, "--node-id", "nobody-sidecar-proxy"])
     #expect(unknown.status == 1)
-    #expect(unknown.stderr.contains("known proxies: api-sidecar-proxy, db-sidecar-proxy, terminating-gateway, web-sidecar-proxy"))
+    #expect(unknown.stderr.contains("known proxies: api-sidecar-proxy, db-sidecar-proxy, mesh-gateway, terminating-gateway, web-sidecar-proxy"))
   }
 
   @Test("check: the example is clean; a broken catalog lists every problem and exits 1")
@@ -162,7 +163,7 @@ struct CommandLineTests {
     let view = try EnvoyConfigView(json: dump.stdout)
     #expect(view.listeners.keys.contains { $0.hasPrefix("authentication:") })
     let unknown = try LambdaXDSProcess.run(["dump", "--server", server.adminURL, "--node-id", "nobody"])
-    #expect(unknown.status == 1 && unknown.stderr.contains("known: api-sidecar-proxy, db-sidecar-proxy, terminating-gateway, web-sidecar-proxy"))
+    #expect(unknown.status == 1 && unknown.stderr.contains("known: api-sidecar-proxy, db-sidecar-proxy, mesh-gateway, terminating-gateway, web-sidecar-proxy"))
   }
 
   @Test("Consul mode without --datacenter: the agent's datacenter (dc2) names clusters and SPIFFE identities, in dump and serve")
