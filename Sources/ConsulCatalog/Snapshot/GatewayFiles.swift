@@ -2,8 +2,8 @@ import Foundation
 
 extension OriginationTLS {
   /// What is wrong with the files as this host sees them: (errors, warnings). A file that is
-  /// here but holds no PEM certificate (or key) is an error: Envoy on the gateway would reject
-  /// the gateway's whole cluster update for it. A file that is not here is only a warning, since
+  /// here but holds no PEM certificate (or key) is an error: Envoy on the gateway would drop that
+  /// cluster and NACK the update. A file that is not here is only a warning, since
   /// Envoy reads it on the gateway's host, which may not be this one.
   func inspectFiles() -> (errors: [String], warnings: [String]) {
     var errors: [String] = []
@@ -13,7 +13,7 @@ extension OriginationTLS {
     ] {
       guard let path else { continue }
       guard FileManager.default.fileExists(atPath: path) else {
-        warnings.append("\(field) \(path) is not on lambda-xds's host; if the gateway's host lacks it too, Envoy rejects the gateway's clusters")
+        warnings.append("\(field) \(path) is not on lambda-xds's host; if the gateway's host lacks it too, Envoy rejects that service's cluster")
         continue
       }
       guard let data = FileManager.default.contents(atPath: path), data.count <= 4 << 20 else {

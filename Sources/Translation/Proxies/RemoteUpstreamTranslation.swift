@@ -18,6 +18,7 @@ extension TranslationContext {
     read(service)
     if let known = cache.filters[key] { return known }
     let mode = catalog.meshGatewayMode(of: upstream, proxy: sidecar.config)
+    for problem in settings.problems { builder.warn(service, "upstream Config: \(problem)") }
     let filter: UpstreamFilter? = builder.capture(service) { part in
       guard catalog.knows(datacenter: remote) else {
         part.fail(service, "upstream in datacenter \(remote), which Consul does not know (/v1/catalog/datacenters); no listener")
@@ -44,11 +45,13 @@ extension TranslationContext {
         part.warn(service, "upstream has no healthy instance in datacenter \(remote); requests fail until one passes its checks")
       }
       let endpoints = remoteEndpoints(service, in: remote, instances: instances, mode: mode, &part)
-      // Through a terminating gateway a Lambda service is HTTP, whatever the caller declared.
+      // Through a terminating gateway a Lambda service is HTTP, whatever the caller declared,
+      // and the route waits as long as the gateway's.
+      let function: LambdaFunction? = gated ? (try? catalog.lambdas[service]?.function.get()) : nil
       let lambda = gated && catalog.lambdas[service] != nil
       return try meshUpstream(
         service, id: id, settings: lambda ? UpstreamSettings(.object(["protocol": .string("http")])) : settings,
-        endpoints: endpoints, datacenter: remote, sidecar, &part)
+        endpoints: endpoints, lambda: function, datacenter: remote, sidecar, &part)
     }
     cache.filters[key] = filter
     return filter
