@@ -20,7 +20,8 @@ extension OriginationTLS {
         errors.append("\(field) \(path) cannot be read (or is over 4 MiB)")
         continue
       }
-      if !String(decoding: data, as: UTF8.self).contains("-----BEGIN ") || !String(decoding: data, as: UTF8.self).contains(marker) {
+      let text = String(decoding: data, as: UTF8.self)
+      if !text.contains("-----BEGIN ") || !text.contains(marker) {
         errors.append("\(field) \(path) holds no PEM \(marker.lowercased())")
       }
     }

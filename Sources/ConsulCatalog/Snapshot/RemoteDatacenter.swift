@@ -22,13 +22,9 @@ public struct RemoteDatacenter: Sendable, Equatable {
   /// mesh gateways and every service's mesh endpoints, terminating gateways for linked services.
   public init(_ catalog: CatalogSnapshot) {
     var endpoints = catalog.connectEndpointsByService
-    for service in catalog.instancesByService.keys {
+    for service in Set(catalog.instancesByService.keys).union(catalog.lambdas.keys) {
       let gateways = catalog.gateways(linking: service).flatMap { catalog.instancesByService[$0] ?? [] }
       if !gateways.isEmpty { endpoints[service] = gateways }
-    }
-    for lambda in catalog.lambdas.keys where endpoints[lambda] == nil {
-      let gateways = catalog.gateways(linking: lambda).flatMap { catalog.instancesByService[$0] ?? [] }
-      endpoints[lambda] = gateways
     }
     self.init(
       meshGateways: catalog.instances.values.filter { $0.kind == .meshGateway }.sorted { $0.id < $1.id },
