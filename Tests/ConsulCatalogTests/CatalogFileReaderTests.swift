@@ -40,6 +40,9 @@ struct CatalogFileReaderTests {
     let respaced = #"{ "registrations" : [ {"Service":{"Port":1,"Service":"a","ID":"a"},"Address":"10.0.0.1","Node":"n"} ], "datacenter":"dc1" }"#
     #expect(try reader.read(Data(respaced.utf8)) == nil)
     #expect(throws: CatalogError.self) { try reader.read(Data(#"{"datacenter": "dc1", broken"#.utf8)) }
+    // Broken inside a registration (whose text is only delimited until it is read).
+    let brokenInside = first.replacingOccurrences(of: #""Port":1"#, with: #""Port":}"#)
+    #expect { try reader.read(Data(brokenInside.utf8)) } throws: { "\($0)".contains("not valid JSON") }
     let edited = first.replacingOccurrences(of: #""Port":1"#, with: #""Port":2"#)
     let (snapshot, change) = try #require(try reader.read(Data(edited.utf8)))
     #expect(snapshot.instances["a"]?.port == 2)

@@ -44,6 +44,34 @@ struct JSONParsingTests {
     }
   }
 
+  @Test("a deferred array's elements are delimited exactly: each one's text parses to what a full parse reads", arguments: documents.map { "{\"x\": 1, \"list\": [\($0), \($0)], \"y\": [\($0)]}" } + [
+    #"{"list": [], "nested": {"list": [1]}}"#, #"{"list": ["a]\"}", {"b": "[{"}, 3, true, null]}"#, #"{"list": {"not": "an array"}}"#,
+  ])
+  func deferred(text: String) throws {
+    let data = Data(("  " + text).utf8).dropFirst(2)  // a slice: offsets are the data's own indices
+    let full = try JSONValue(parsing: data)
+    let (value, elements) = try JSONValue.parse(data, deferring: ["list"])
+    guard let expected = full["list"]?.array else {
+      #expect(elements.isEmpty)
+      #expect(value == full)
+      return
+    }
+    #expect(value["list"] == .array([]))
+    #expect(value["nested"] == full["nested"] && value["y"] == full["y"])
+    #expect(try elements["list", default: []].map { try JSONValue(parsing: data[$0]) } == expected)
+  }
+
+  @Test("a deferred array that is not JSON fails either the parse or its element's own parse", arguments: [
+    #"{"list": [1,]}"#, #"{"list": [{"a": }]}"#, #"{"list": [1 2]}"#, #"{"list": [{"a": "b]}"#, #"{"list": [tru]}"#, #"{"list": [{]}]}"#,
+  ])
+  func deferredBroken(text: String) {
+    let data = Data(text.utf8)
+    let refused = (try? JSONValue.parse(data, deferring: ["list"])).map { _, elements in
+      elements["list", default: []].contains { (try? JSONValue(parsing: data[$0])) == nil }
+    } ?? true
+    #expect(refused)
+  }
+
   @Test("nesting deeper than 512 levels is refused, not a stack overflow")
   func deep() {
     let text = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)

@@ -58,11 +58,38 @@ public enum CatalogFile {
     init(data: Data, name: String) throws(CatalogError) {
       let document: JSONValue
       do {
-        let isJSON = data.first { !$0.isWhitespace }.map { $0 == UInt8(ascii: "{") } ?? false
-        document = try isJSON ? JSONValue(parsing: data) : YAMLDecoder().decode(JSONValue.self, from: data)
+        document = try Self.isJSON(data) ? JSONValue(parsing: data) : YAMLDecoder().decode(JSONValue.self, from: data)
       } catch {
         throw CatalogError("catalog file \(name) is not valid JSON or YAML: \(error)")
       }
+      try self.init(document, name: name)
+    }
+
+    /// The document with, where it is JSON, its registrations and config entries as the text
+    /// of each (``CatalogFileReader`` recognises unchanged ones by it); else as values.
+    static func reading(data: Data, name: String) throws(CatalogError) -> (Document, registrations: [Body], entries: [Body]) {
+      guard isJSON(data) else {
+        let document = try Document(data: data, name: name)
+        return (document, document.registrations.map(Body.init), document.configEntries.map(Body.init))
+      }
+      let parsed: (value: JSONValue, elements: [String: [Range<Data.Index>]])
+      do {
+        parsed = try JSONValue.parse(data, deferring: ["registrations", "config_entries"])
+      } catch {
+        throw CatalogError("catalog file \(name) is not valid JSON or YAML: \(error)")
+      }
+      let document = try Document(parsed.value, name: name)
+      func bodies(_ key: String, else values: [JSONValue]) -> [Body] {
+        parsed.elements[key].map { $0.map { Body(text: data[$0]) } } ?? values.map(Body.init)
+      }
+      return (document, bodies("registrations", else: document.registrations), bodies("config_entries", else: document.configEntries))
+    }
+
+    private static func isJSON(_ data: Data) -> Bool {
+      data.first { !$0.isWhitespace }.map { $0 == UInt8(ascii: "{") } ?? false
+    }
+
+    private init(_ document: JSONValue, name: String) throws(CatalogError) {
       guard document.object != nil else { throw CatalogError("catalog file \(name) must hold an object") }
       func list(_ key: String) throws(CatalogError) -> [JSONValue] {
         guard let value = document[key], !value.isNull else { return [] }

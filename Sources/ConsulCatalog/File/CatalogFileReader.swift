@@ -1,29 +1,19 @@
 public import Foundation
 
 /// Reads successive versions of one catalog file, parsing again only the registrations and
-/// config entries whose bodies changed and applying only the instances that changed to the last
+/// config entries whose text changed and applying only the instances that changed to the last
 /// snapshot, so an edit of one service in a file of ten thousand costs that service (plus one
-/// pass over the file's text). The snapshot is the one ``CatalogFile/snapshot(data:name:)``
-/// builds from the same text.
+/// pass over the file's bytes to delimit and hash its objects). The snapshot is the one
+/// ``CatalogFile/snapshot(data:name:)`` builds from the same text.
 public struct CatalogFileReader: Sendable {
   public let name: String
   private var last: CatalogSnapshot?
   private var lastData: Data?
   /// Parse results by body, for the bodies of the last version only.
-  private var registrations: [Body: Result<ServiceInstance, CatalogError>] = [:]
-  private var entries: [Body: Result<ConfigEntry, CatalogError>] = [:]
-
-  /// A body as a key, hashed once (it is looked up in two tables and stored in one).
-  struct Body: Hashable {
-    let value: JSONValue
-    let hash: Int
-    init(_ value: JSONValue) {
-      self.value = value
-      hash = value.hashValue
-    }
-    static func == (lhs: Self, rhs: Self) -> Bool { lhs.hash == rhs.hash && lhs.value == rhs.value }
-    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-  }
+  private var registrations: [CatalogFile.Body: Result<ServiceInstance, CatalogError>] = [:]
+  private var entries: [CatalogFile.Body: Result<ConfigEntry, CatalogError>] = [:]
+  /// Instance id -> the registration that defines it (the last one naming it), in `last`.
+  private var defining: [String: CatalogFile.Body] = [:]
 
   public init(name: String) {
     self.name = name
@@ -33,38 +23,38 @@ public struct CatalogFileReader: Sendable {
   /// when the catalog is the same. A broken file throws and leaves the reader as it was.
   public mutating func read(_ data: Data) throws(CatalogError) -> (CatalogSnapshot, CatalogChange)? {
     if data == lastData { return nil }
-    let document = try CatalogFile.Document(data: data, name: name)
-    var parsedRegistrations: [Body: Result<ServiceInstance, CatalogError>] = [:]
-    var instances: [ServiceInstance] = []
+    let (document, registrationBodies, entryBodies) = try CatalogFile.Document.reading(data: data, name: name)
+    var parsedRegistrations: [CatalogFile.Body: Result<ServiceInstance, CatalogError>] = [:]
+    parsedRegistrations.reserveCapacity(registrationBodies.count)
+    var chosen: [String: CatalogFile.Body] = [:]
+    chosen.reserveCapacity(registrationBodies.count)
     var rejected: [String] = []
-    for (index, value) in document.registrations.enumerated() {
-      let body = Body(value)
-      let result = parsedRegistrations[body] ?? registrations[body] ?? Result { () throws(CatalogError) in
-        try ServiceInstance(registration: value)
-      }
+    for (index, body) in registrationBodies.enumerated() {
+      let result = try known(body, parsedRegistrations, registrations, data, ServiceInstance.init(registration:))
       parsedRegistrations[body] = result
       switch result {
-      case .success(let instance): instances.append(instance)
+      case .success(let instance): chosen[instance.id] = body
       case .failure(let error): rejected.append("registration #\(index + 1): \(error)")
       }
     }
-    var parsedEntries: [Body: Result<ConfigEntry, CatalogError>] = [:]
+    func instance(_ body: CatalogFile.Body) -> ServiceInstance? {
+      if case .success(let instance) = parsedRegistrations[body] { instance } else { nil }
+    }
+    var parsedEntries: [CatalogFile.Body: Result<ConfigEntry, CatalogError>] = [:]
     var configEntries: [Result<ConfigEntry, CatalogError>] = []
-    for value in document.configEntries {
-      let body = Body(value)
-      let result = parsedEntries[body] ?? entries[body] ?? Result { () throws(CatalogError) in try ConfigEntry(value) }
+    for body in entryBodies {
+      let result = try known(body, parsedEntries, entries, data, ConfigEntry.init)
       parsedEntries[body] = result
       configEntries.append(result)
     }
     var snapshot: CatalogSnapshot
     if var previous = last, previous.datacenter == document.datacenter, previous.trustDomain == document.trustDomain {
-      let wanted = Dictionary(instances.map { ($0.id, $0) }, uniquingKeysWith: { _, later in later })
-      for id in previous.instances.keys where wanted[id] == nil { previous.removeInstance(id: id) }
-      for (id, instance) in wanted where previous.instances[id] != instance { previous.upsert(instance) }
+      for id in defining.keys where chosen[id] == nil { previous.removeInstance(id: id) }
+      for (id, body) in chosen where defining[id] != body { instance(body).map { previous.upsert($0) } }
       snapshot = previous
     } else {
       snapshot = CatalogSnapshot(
-        datacenter: document.datacenter, trustDomain: document.trustDomain, instances: instances)
+        datacenter: document.datacenter, trustDomain: document.trustDomain, instances: chosen.values.compactMap(instance))
     }
     rejected += snapshot.apply(configEntries, previousLambdas: last?.lambdas ?? [:], settings: document.lambdaSettings)
     snapshot.rejectedObjects = rejected
@@ -74,10 +64,64 @@ public struct CatalogFileReader: Sendable {
       lastData = data
       registrations = parsedRegistrations
       entries = parsedEntries
+      defining = chosen
     }
+    let change = CatalogChange(from: last, to: snapshot)
     // Other bytes, same catalog (spacing, order of keys): nothing to publish.
-    if snapshot == last { return nil }
-    return (snapshot, CatalogChange(from: last, to: snapshot))
+    if change.isEmpty, snapshot == last { return nil }
+    return (snapshot, change)
+  }
+
+  /// What a body reads as: from this version, else the last, else parsed now. An object that
+  /// is not JSON fails the whole file, with the error a full parse of it gives.
+  private func known<T>(
+    _ body: CatalogFile.Body, _ current: [CatalogFile.Body: Result<T, CatalogError>],
+    _ previous: [CatalogFile.Body: Result<T, CatalogError>], _ data: Data, _ read: (JSONValue) throws(CatalogError) -> T
+  ) throws(CatalogError) -> Result<T, CatalogError> {
+    if let result = current[body] ?? previous[body] { return result }
+    let value: JSONValue
+    do {
+      value = try body.value()
+    } catch {
+      _ = try CatalogFile.Document(data: data, name: name)
+      throw CatalogError("catalog file \(name) is not valid JSON or YAML: \(error)")
+    }
+    return Result { () throws(CatalogError) in try read(value) }
+  }
+}
+
+extension CatalogFile {
+  /// A registration or config entry as a cache key, hashed once: its text where the file is
+  /// JSON (an unchanged object is then found by its bytes, without parsing it), else its value.
+  struct Body: Hashable, Sendable {
+    enum Content: Equatable, Sendable {
+      case text(Data)
+      case value(JSONValue)
+    }
+    let content: Content
+    let hash: Int
+
+    init(text: Data) {
+      content = .text(text)
+      var hasher = Hasher()
+      text.withUnsafeBytes { hasher.combine(bytes: $0) }
+      hash = hasher.finalize()
+    }
+
+    init(_ value: JSONValue) {
+      content = .value(value)
+      hash = value.hashValue
+    }
+
+    func value() throws(JSONParseError) -> JSONValue {
+      switch content {
+      case .text(let text): try JSONValue(parsing: text)
+      case .value(let value): value
+      }
+    }
+
+    static func == (lhs: Self, rhs: Self) -> Bool { lhs.hash == rhs.hash && lhs.content == rhs.content }
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
   }
 }
 

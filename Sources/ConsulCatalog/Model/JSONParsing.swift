@@ -27,6 +27,23 @@ extension JSONValue {
     }
     return (try result.get(), parser.repeatedKeys)
   }
+
+  /// Parses a document, except that arrays under the top-level object's `deferred` keys are
+  /// left empty in the value and where each of their elements lies in `data` is returned
+  /// instead: a caller that keeps what it read from each element's text can then recognise an
+  /// unchanged element by its bytes alone. Elements are only delimited here: one that is read
+  /// must be parsed (and so checked) on its own.
+  public static func parse(
+    _ data: Data, deferring deferred: Set<String>
+  ) throws(JSONParseError) -> (value: JSONValue, elements: [String: [Range<Data.Index>]]) {
+    var parser = JSONParser()
+    parser.deferred = deferred
+    let result = data.withUnsafeBytes { raw in
+      Result { () throws(JSONParseError) in try parser.document(raw.bindMemory(to: UInt8.self)) }
+    }
+    let value = try result.get()
+    return (value, parser.spans.mapValues { $0.map { data.startIndex + $0.lowerBound..<data.startIndex + $0.upperBound } })
+  }
 }
 
 private struct JSONParser {
@@ -35,6 +52,9 @@ private struct JSONParser {
   var position = 0
   var depth = 0
   var repeatedKeys = 0
+  /// Top-level keys whose arrays are delimited, not parsed, and where their elements are.
+  var deferred: Set<String> = []
+  var spans: [String: [Range<Int>]] = [:]
 
   mutating func document(_ input: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
     bytes = input
@@ -100,7 +120,15 @@ private struct JSONParser {
       skipWhitespace()
       guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw fail("expected ':'") }
       position += 1
-      if members.updateValue(try value(), forKey: key) != nil { repeatedKeys += 1 }
+      skipWhitespace()
+      let member: JSONValue
+      if depth == 1, !deferred.isEmpty, deferred.contains(key), position < bytes.count, bytes[position] == UInt8(ascii: "[") {
+        spans[key] = try elements()
+        member = .array([])
+      } else {
+        member = try value()
+      }
+      if members.updateValue(member, forKey: key) != nil { repeatedKeys += 1 }
       skipWhitespace()
       guard position < bytes.count else { throw fail("unterminated object") }
       let next = bytes[position]
@@ -133,6 +161,69 @@ private struct JSONParser {
     }
     depth -= 1
     return .array(elements)
+  }
+
+  /// Where each element of the array at `position` lies.
+  mutating func elements() throws(JSONParseError) -> [Range<Int>] {
+    position += 1
+    var spans: [Range<Int>] = []
+    skipWhitespace()
+    if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+      position += 1
+      return spans
+    }
+    while true {
+      skipWhitespace()
+      let start = position
+      try skipValue()
+      spans.append(start..<position)
+      skipWhitespace()
+      guard position < bytes.count else { throw fail("unterminated array") }
+      let next = bytes[position]
+      position += 1
+      if next == UInt8(ascii: "]") { return spans }
+      guard next == UInt8(ascii: ",") else { throw fail("expected ',' or ']'") }
+    }
+  }
+
+  /// Moves past one value by matching brackets outside strings, without reading it (no
+  /// recursion, so depth costs nothing here).
+  mutating func skipValue() throws(JSONParseError) {
+    var open = 0
+    repeat {
+      guard position < bytes.count else { throw fail("unexpected end of text") }
+      switch bytes[position] {
+      case UInt8(ascii: "\""):
+        position += 1
+        while position < bytes.count, bytes[position] != UInt8(ascii: "\"") {
+          position += bytes[position] == UInt8(ascii: "\\") ? 2 : 1
+        }
+        guard position < bytes.count else { throw fail("unterminated string") }
+        position += 1
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        open += 1
+        position += 1
+      case UInt8(ascii: "}"), UInt8(ascii: "]"):
+        guard open > 0 else { throw fail("unexpected '\(Character(Unicode.Scalar(bytes[position])))'") }
+        open -= 1
+        position += 1
+      case 0x20, 0x0A, 0x0D, 0x09, UInt8(ascii: ","), UInt8(ascii: ":"):
+        guard open > 0 else { throw fail("expected a value") }
+        position += 1
+      default:
+        // A literal or number: up to the next delimiter.
+        while position < bytes.count, !Self.delimits(bytes[position]) { position += 1 }
+      }
+    } while open > 0
+  }
+
+  static func delimits(_ byte: UInt8) -> Bool {
+    switch byte {
+    case 0x20, 0x0A, 0x0D, 0x09, UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "]"), UInt8(ascii: "}"),
+      UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "\""):
+      true
+    default: false
+    }
   }
 
   mutating func string() throws(JSONParseError) -> String {
