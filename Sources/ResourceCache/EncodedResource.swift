@@ -70,10 +70,19 @@ extension Google_Protobuf_Any {
 public enum ContentHash {
   /// The first 128 bits of SHA-256, as hex: collision-free in practice and short in logs.
   public static func hex(of bytes: some DataProtocol) -> String {
-    let digest = SHA256.hash(data: bytes)
-    return digest.prefix(16).map { byte in
-      let hex = String(byte, radix: 16)
-      return byte < 16 ? "0" + hex : hex
-    }.joined()
+    hex(SHA256.hash(data: bytes))
+  }
+
+  static func hex(_ digest: SHA256Digest) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    return digest.withUnsafeBytes { raw in
+      String(unsafeUninitializedCapacity: 32) { text in
+        for index in 0..<16 {
+          text[2 * index] = digits[Int(raw[index] >> 4)]
+          text[2 * index + 1] = digits[Int(raw[index] & 0x0F)]
+        }
+        return 32
+      }
+    }
   }
 }

@@ -1,3 +1,5 @@
+import Crypto
+
 /// Everything one proxy should have, across all resource types, at one moment.
 ///
 /// A snapshot is immutable and consistent: every endpoint set, route configuration and secret that
@@ -44,15 +46,17 @@ public struct Snapshot: Sendable, Equatable {
 
   public static func == (lhs: Self, rhs: Self) -> Bool { lhs.versions == rhs.versions }
 
+  /// The content hash of `name NUL version LF` for every resource, in name order.
   private static func typeVersion(_ resources: [String: EncodedResource]) -> String {
-    var text = ""
-    for name in resources.keys.sorted() {
-      text += name
-      text += "\u{0}"
-      text += resources[name]!.version
-      text += "\n"
+    var hash = SHA256()
+    for (var name, resource) in resources.sorted(by: { $0.key < $1.key }) {
+      var version = resource.version
+      name.withUTF8 { hash.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+      hash.update(data: [0])
+      version.withUTF8 { hash.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+      hash.update(data: [0x0A])
     }
-    return ContentHash.hex(of: Array(text.utf8))
+    return ContentHash.hex(hash.finalize())
   }
 }
 

@@ -18,18 +18,43 @@ protocol ResourceSpec: Hashable, Sendable {
 
 /// A spec as a dictionary key of mixed spec types. Hashed once: a spec (a gateway's every chain,
 /// a listener's filters) is deep, and one key is looked up in several tables per translation.
-struct SpecKey: Hashable, @unchecked Sendable {
-  // Unchecked: it only ever holds a `ResourceSpec`, which is Sendable.
-  let spec: AnyHashable
+/// The keys a translation keeps are the ones stored with their resources (``KeptResource/key``),
+/// so looking a kept key up again compares by identity instead of walking the spec.
+struct SpecKey: Hashable, Sendable {
+  private let box: any SpecBox
   private let hash: Int
 
-  init(_ spec: some ResourceSpec) {
-    self.spec = AnyHashable(spec)
-    self.hash = spec.hashValue
+  init<Spec: ResourceSpec>(_ spec: Spec) {
+    box = TypedSpecBox(spec)
+    hash = spec.hashValue
   }
 
-  static func == (lhs: Self, rhs: Self) -> Bool { lhs.hash == rhs.hash && lhs.spec == rhs.spec }
+  static func == (lhs: Self, rhs: Self) -> Bool {
+    lhs.box === rhs.box || (lhs.hash == rhs.hash && lhs.box.isEqual(to: rhs.box))
+  }
   func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+}
+
+/// A type-erased spec whose equality needs no dynamic cast (`AnyHashable`'s cost most of a lookup).
+protocol SpecBox: AnyObject, Sendable {
+  func isEqual(to other: any SpecBox) -> Bool
+}
+
+private final class TypedSpecBox<Spec: ResourceSpec>: SpecBox {
+  let spec: Spec
+  init(_ spec: Spec) { self.spec = spec }
+
+  func isEqual(to other: any SpecBox) -> Bool {
+    guard ObjectIdentifier(type(of: other)) == ObjectIdentifier(Self.self) else { return false }
+    return spec == unsafeDowncast(other, to: Self.self).spec
+  }
+}
+
+/// An encoded resource with the key it is kept under, and how many proxies use it.
+struct KeptResource: Sendable {
+  let key: SpecKey
+  let resource: EncodedResource
+  var uses = 0
 }
 
 /// What a proxy's translation read of the catalog: a change to anything else leaves it as it is.
@@ -55,33 +80,48 @@ public final class TranslationState: Sendable {
     /// Service -> the proxies that read it.
     var readers: [String: Set<String>] = [:]
     var everyServiceReaders: Set<String> = []
-    var resources: [SpecKey: EncodedResource] = [:]
-    var uses: [SpecKey: Int] = [:]
+    var resources: [SpecKey: KeptResource] = [:]
     var specs: [String: [SpecKey]] = [:]
 
-    /// Replaces one proxy's result and bookkeeping.
-    mutating func record(_ node: String, _ translation: ProxyTranslation?, reads newReads: ProxyReads?, specs newSpecs: [SpecKey], built: [SpecKey: EncodedResource]) {
-      if let old = reads[node] {
-        for service in old.services { readers[service]?.remove(node) }
-        everyServiceReaders.remove(node)
+    /// Replaces one proxy's result and bookkeeping. `newSpecs` are kept keys (from `built` or
+    /// `resources`), so comparing them with the proxy's last ones is cheap, and a proxy whose
+    /// reads and resources stayed the same costs no index update.
+    mutating func record(
+      _ node: String, _ translation: ProxyTranslation?, reads newReads: ProxyReads?, specs newSpecs: [SpecKey],
+      built: [SpecKey: KeptResource]
+    ) {
+      let oldReads = reads[node]
+      let keptReads = translation == nil ? nil : newReads
+      if oldReads != keptReads {
+        if let oldReads {
+          for service in oldReads.services { readers[service]?.remove(node) }
+          everyServiceReaders.remove(node)
+        }
+        if let keptReads {
+          for service in keptReads.services { readers[service, default: []].insert(node) }
+          if keptReads.everyService { everyServiceReaders.insert(node) }
+        }
       }
-      for key in specs[node] ?? [] {
-        uses[key, default: 1] -= 1
-        if uses[key] == 0 {
-          uses[key] = nil
-          resources[key] = nil
+      let oldSpecs = specs[node] ?? []
+      let keptSpecs = translation == nil ? [] : newSpecs
+      if oldSpecs != keptSpecs {
+        for key in keptSpecs {
+          if let index = resources.index(forKey: key) {
+            resources.values[index].uses += 1
+          } else if var kept = built[key] {
+            kept.uses = 1
+            resources[kept.key] = kept
+          }
+        }
+        for key in oldSpecs {
+          guard let index = resources.index(forKey: key) else { continue }
+          resources.values[index].uses -= 1
+          if resources.values[index].uses <= 0 { resources.remove(at: index) }
         }
       }
       proxies[node] = translation
-      reads[node] = newReads
-      specs[node] = translation == nil ? nil : newSpecs
-      guard translation != nil, let newReads else { return }
-      for service in newReads.services { readers[service, default: []].insert(node) }
-      if newReads.everyService { everyServiceReaders.insert(node) }
-      for key in newSpecs {
-        uses[key, default: 0] += 1
-        if resources[key] == nil { resources[key] = built[key] }
-      }
+      reads[node] = keptReads
+      specs[node] = translation == nil ? nil : keptSpecs
     }
   }
 

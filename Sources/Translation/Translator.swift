@@ -84,7 +84,7 @@ public struct Translator: Sendable {
     // Translated first and recorded after, once the context (which reads `value.resources`) is
     // gone: recording while it is alive would copy every kept resource.
     var results: [(String, (ProxyTranslation, ProxyReads, [SpecKey])?)] = []
-    var built: [SpecKey: EncodedResource] = [:]
+    var built: [SpecKey: KeptResource] = [:]
     do {
       let context = TranslationContext(
         catalog: catalog, certificates: certificates, environment: value.environment, plan: value.plan,
@@ -116,9 +116,9 @@ final class TranslationContext {
   /// This datacenter's mesh gateways, found when a proxy first needs them.
   private(set) lazy var localMeshGateways: [ServiceInstance] = catalog.localMeshGateways
   /// Built in an earlier translation (same environment).
-  private let previous: [SpecKey: EncodedResource]
+  private let previous: [SpecKey: KeptResource]
   /// Built or reused in this one.
-  private(set) var used: [SpecKey: EncodedResource] = [:]
+  private(set) var used: [SpecKey: KeptResource] = [:]
 
   /// What the proxy being translated read and used.
   private var reads = ProxyReads()
@@ -126,7 +126,7 @@ final class TranslationContext {
 
   init(
     catalog: CatalogSnapshot, certificates: MeshCertificates, environment: TranslationEnvironment,
-    plan: LambdaRoutingPlan, previous: [SpecKey: EncodedResource]
+    plan: LambdaRoutingPlan, previous: [SpecKey: KeptResource]
   ) {
     self.catalog = catalog
     self.certificates = certificates
@@ -172,14 +172,14 @@ final class TranslationContext {
   /// The encoded resource for a spec: from this translation, else the memo, else built now.
   func shared(_ spec: some ResourceSpec) throws -> EncodedResource {
     let key = SpecKey(spec)
-    specs.append(key)
-    if let resource = used[key] ?? previous[key] {
-      used[key] = resource
-      return resource
+    if let kept = used[key] {
+      specs.append(kept.key)
+      return kept.resource
     }
-    let resource = try spec.resource(in: environment)
-    used[key] = resource
-    return resource
+    let kept = try previous[key] ?? KeptResource(key: key, resource: spec.resource(in: environment))
+    used[kept.key] = kept
+    specs.append(kept.key)
+    return kept.resource
   }
 
   /// Adds the roots and the service's leaf; false when either is missing.

@@ -33,7 +33,7 @@ func catalogBuild(services count: Int) {
 /// Translates a catalog of `lambdas` Lambda services (every 4th gated) and `sidecars` sidecars
 /// with `upstreams` Lambda upstreams each, plus two gateway instances; reports the time per full
 /// translation and how many distinct encoded buffers back all proxies' resources.
-func translation(lambdas: Int, sidecars: Int, upstreams: Int) {
+func translation(lambdas: Int, sidecars: Int, upstreams: Int, shared: Bool = false) {
   var catalog = CatalogSnapshot(datacenter: "dc1", trustDomain: "11111111-2222-3333-4444-555555555555.consul")
   for index in 0..<lambdas {
     let name = "fn-\(index)"
@@ -49,8 +49,11 @@ func translation(lambdas: Int, sidecars: Int, upstreams: Int) {
   var services: Set<String> = []
   for index in 0..<sidecars {
     let caller = "app-\(index)"
+    // `shared`: every sidecar's first upstream is fn-1, which the change then reaches everywhere.
     let upstreamList = (0..<upstreams).map { offset in
-      Upstream(destinationName: "fn-\((index * upstreams + offset) % lambdas)", localBindPort: 10_000 + offset)
+      Upstream(
+        destinationName: shared && offset == 0 ? "fn-1" : "fn-\((index * upstreams + offset) % lambdas)",
+        localBindPort: 10_000 + offset)
     }
     services.insert(caller)
     catalog.upsert(ServiceInstance(
@@ -88,8 +91,9 @@ func translation(lambdas: Int, sidecars: Int, upstreams: Int) {
     }
   }
   print(String(
-    format: "translation, %d Lambda services, %d sidecars x %d upstreams, 2 gateways: full %.1f ms, after a one-service change %.3f ms (best of %d); %d resources in snapshots backed by %d encoded buffers",
-    lambdas, sidecars, upstreams, best * 1000, incremental * 1000, phases.contains("change") ? 3000 : 5, resources, buffers.count))
+    format: "translation, %d Lambda services, %d sidecars x %d upstreams%@, 2 gateways: full %.1f ms, after a one-service change %.3f ms (best of %d); %d resources in snapshots backed by %d encoded buffers",
+    lambdas, sidecars, upstreams, shared ? " (the first is fn-1 for all)" : "", best * 1000, incremental * 1000,
+    phases.contains("change") ? 3000 : 5, resources, buffers.count))
 }
 
 func bestOf(_ runs: Int, _ body: () -> Void) -> Double {
@@ -124,10 +128,12 @@ func catalogFile(_ path: String) {
     (path as NSString).lastPathComponent, Double(data.count) / 1e6, full * 1000, edit * 1000))
 }
 
-// `lambda-xds-bench [snapshot] [translation] [change] [file PATH]`: both unless named (so a profiler sees one).
+// `lambda-xds-bench [snapshot] [translation] [change] [wide] [file PATH]`: both unless named (so a profiler sees one).
 let arguments = Array(CommandLine.arguments.dropFirst())
 if let index = arguments.firstIndex(of: "file"), index + 1 < arguments.count { catalogFile(arguments[index + 1]) }
 let phases = Set(arguments).subtracting(["file"]).filter { !$0.contains("/") }
 if !arguments.isEmpty && phases.isEmpty { exit(0) }
 if phases.isEmpty || phases.contains("snapshot") { catalogBuild(services: 10_000) }
 if phases.isEmpty || !phases.isDisjoint(with: ["translation", "change"]) { translation(lambdas: 10_000, sidecars: 1_000, upstreams: 10) }
+// A change every sidecar reads (its first upstream): what reaching all proxies costs to translate.
+if phases.isEmpty || phases.contains("wide") { translation(lambdas: 200, sidecars: 10_000, upstreams: 5, shared: true) }
