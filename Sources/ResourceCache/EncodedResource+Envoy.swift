@@ -1,4 +1,5 @@
 public import EnvoyAPI
+import Foundation
 import SwiftProtobuf
 
 /// Typed constructors: encode the message once and record what it needs to warm.
@@ -10,7 +11,7 @@ extension EncodedResource {
       references.insert(ResourceKey(.endpoint, service.isEmpty ? cluster.name : service))
     }
     if cluster.hasTransportSocket {
-      references.formUnion(try SecretReferences.upstream(cluster.transportSocket))
+      references.formUnion(SecretReferences.upstream(cluster.transportSocket))
     }
     self.init(
       type: .cluster, name: cluster.name, bytes: try cluster.deterministicBytes(),
@@ -27,13 +28,13 @@ extension EncodedResource {
     if listener.hasDefaultFilterChain { chains.append(listener.defaultFilterChain) }
     for chain in chains {
       for filter in chain.filters where filter.typedConfig.typeURL == HTTPConnectionManager.typeURL {
-        let manager = try HTTPConnectionManager(serializedBytes: filter.typedConfig.value)
-        if case .rds(let rds) = manager.routeSpecifier {
-          references.insert(ResourceKey(.route, rds.routeConfigName))
+        // HttpConnectionManager.rds (3) -> Rds.route_config_name (2).
+        if let rds = WireFields.payloads(3, in: filter.typedConfig.value).last {
+          references.insert(ResourceKey(.route, WireFields.string(2, in: rds) ?? ""))
         }
       }
       if chain.hasTransportSocket {
-        references.formUnion(try SecretReferences.downstream(chain.transportSocket))
+        references.formUnion(SecretReferences.downstream(chain.transportSocket))
       }
     }
     self.init(
@@ -63,29 +64,26 @@ enum SecretReferences {
   typealias Downstream = Envoy_Extensions_TransportSockets_Tls_V3_DownstreamTlsContext
   typealias Common = Envoy_Extensions_TransportSockets_Tls_V3_CommonTlsContext
 
-  static func upstream(_ socket: Envoy_Config_Core_V3_TransportSocket) throws -> Set<ResourceKey> {
-    guard socket.typedConfig.typeURL == "type.googleapis.com/\(Upstream.protoMessageName)" else {
-      return []
-    }
-    return names(in: try Upstream(serializedBytes: socket.typedConfig.value).commonTlsContext)
+  static let upstreamTypeURL = "type.googleapis.com/\(Upstream.protoMessageName)"
+  static let downstreamTypeURL = "type.googleapis.com/\(Downstream.protoMessageName)"
+
+  static func upstream(_ socket: Envoy_Config_Core_V3_TransportSocket) -> Set<ResourceKey> {
+    socket.typedConfig.typeURL == upstreamTypeURL ? names(inContext: socket.typedConfig.value) : []
   }
 
-  static func downstream(_ socket: Envoy_Config_Core_V3_TransportSocket) throws -> Set<ResourceKey>
-  {
-    guard socket.typedConfig.typeURL == "type.googleapis.com/\(Downstream.protoMessageName)" else {
-      return []
-    }
-    return names(in: try Downstream(serializedBytes: socket.typedConfig.value).commonTlsContext)
+  static func downstream(_ socket: Envoy_Config_Core_V3_TransportSocket) -> Set<ResourceKey> {
+    socket.typedConfig.typeURL == downstreamTypeURL ? names(inContext: socket.typedConfig.value) : []
   }
 
-  private static func names(in context: Common) -> Set<ResourceKey> {
-    var names = context.tlsCertificateSdsSecretConfigs.map(\.name)
-    switch context.validationContextType {
-    case .validationContextSdsSecretConfig(let sds): names.append(sds.name)
-    case .combinedValidationContext(let combined) where combined.hasValidationContextSdsSecretConfig:
-      names.append(combined.validationContextSdsSecretConfig.name)
-    default: break
-    }
-    return Set(names.map { ResourceKey(.secret, $0) })
+  /// From an Upstream- or DownstreamTlsContext's bytes: common_tls_context (1) ->
+  /// tls_certificate_sds_secret_configs (6), validation_context_sds_secret_config (7),
+  /// combined_validation_context (8) -> validation_context_sds_secret_config (2); each an
+  /// SdsSecretConfig whose name is field 1.
+  private static func names(inContext bytes: Data) -> Set<ResourceKey> {
+    guard let common = WireFields.payloads(1, in: bytes).last else { return [] }
+    var configs = WireFields.payloads(6, in: common)
+    configs += WireFields.payloads(7, in: common).suffix(1)
+    if let combined = WireFields.payloads(8, in: common).last { configs += WireFields.payloads(2, in: combined).suffix(1) }
+    return Set(configs.map { ResourceKey(.secret, WireFields.string(1, in: $0) ?? "") })
   }
 }

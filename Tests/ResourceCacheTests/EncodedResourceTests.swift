@@ -56,6 +56,32 @@ struct EncodedResourceTests {
       $0.filterChains = [.with { $0.filters = [filter] }]
     }
     #expect(try EncodedResource(listener).references == [ResourceKey(.route, "routes")])
+
+    // Read from the encoded bytes: other fields around them, an inline route (no reference),
+    // and a downstream context's own validation secret.
+    let inline = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager.with {
+      $0.statPrefix = "inline"
+      $0.routeConfig.name = "not-a-reference"
+    }
+    var downstream = Envoy_Extensions_TransportSockets_Tls_V3_DownstreamTlsContext()
+    downstream.requireClientCertificate = .init(true)
+    downstream.commonTlsContext.alpnProtocols = ["h2"]
+    downstream.commonTlsContext.tlsCertificateSdsSecretConfigs = [.with { $0.name = "a" }, .with { $0.name = "b" }]
+    downstream.commonTlsContext.validationContextSdsSecretConfig.name = "ca"
+    let both = try Envoy_Config_Listener_V3_Listener.with {
+      $0.name = "both"
+      $0.filterChains = [
+        try .with {
+          $0.filters = [try .with { $0.typedConfig = try .packing(inline) }, filter]
+          $0.transportSocket.name = "envoy.transport_sockets.tls"
+          $0.transportSocket.typedConfig = try .packing(downstream)
+        },
+      ]
+    }
+    #expect(
+      try EncodedResource(both).references == [
+        ResourceKey(.route, "routes"), ResourceKey(.secret, "a"), ResourceKey(.secret, "b"), ResourceKey(.secret, "ca"),
+      ])
   }
 
   @Test("a resource placed in many snapshots shares one buffer, also inside responses")
