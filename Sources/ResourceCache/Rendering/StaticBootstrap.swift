@@ -73,11 +73,11 @@ extension Snapshot {
     }
     var socket = socket
     switch socket.typedConfig.typeURL {
-    case "type.googleapis.com/\(SecretReferences.Upstream.protoMessageName)":
+    case SecretReferences.upstreamTypeURL:
       var context = try SecretReferences.Upstream(serializedBytes: socket.typedConfig.value)
       strip(&context.commonTlsContext)
       socket.typedConfig = try .packing(context)
-    case "type.googleapis.com/\(SecretReferences.Downstream.protoMessageName)":
+    case SecretReferences.downstreamTypeURL:
       var context = try SecretReferences.Downstream(serializedBytes: socket.typedConfig.value)
       strip(&context.commonTlsContext)
       socket.typedConfig = try .packing(context)
