@@ -98,6 +98,18 @@ struct JSONKeyTests {
     let unicode = JSONValue.object(["Ünïcode": .bool(true)])
     #expect(unicode["ünïcode"] == .bool(true))
   }
+
+  @Test("small objects (scanned) and large ones (hashed) answer alike; an exact spelling wins", arguments: [2, 8, 9, 40])
+  func sizes(count: Int) {
+    var members: [String: JSONValue] = ["local_bind_port": .number(2), "LocalBindPort": .number(1)]
+    for index in members.count..<count { members["Filler\(index)"] = .null }
+    let body = JSONValue.object(members)
+    #expect(body["LocalBindPort"] == .number(1))
+    #expect(body["local_bind_port"] == .number(2))
+    #expect(body["localBindPort"] != nil)
+    #expect(body["Filler"] == nil)
+    #expect(body["Port"] == nil)
+  }
 }
 
 @Suite("JSON repeated keys")

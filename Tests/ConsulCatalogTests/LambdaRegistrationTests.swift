@@ -181,4 +181,26 @@ struct LambdaRegistrationTests {
     #expect(try LambdaARN("arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f").region == "us-gov-west-1")
     #expect(throws: CatalogError.self) { try LambdaARN("\(Self.arn):bad/alias") }
   }
+
+  @Test("regions: two letters, one or two words, a number", arguments: [
+    ("us-east-1", true), ("eu-central-2", true), ("us-gov-west-1", true), ("cn-north-1", true), ("ap-southeast-12", true),
+    ("moon-1", false), ("us-east", false), ("usa-east-1", false), ("us-east-1a", false), ("us--1", false), ("us-east-", false),
+    ("-east-1", false), ("us-east-west-north-1", false), ("US-EAST-1", false), ("us-3ast-1", false), ("", false), ("us-east-1-", false),
+  ])
+  func regions(region: String, valid: Bool) {
+    let arn = "arn:aws:lambda:\(region):123456789012:function:f"
+    #expect(((try? LambdaARN(arn)) != nil) == valid, "\(arn)")
+    if valid { #expect((try? LambdaARN(arn))?.description == arn) }
+  }
+
+  @Test("ARN shapes", arguments: [
+    ("arn:aws:lambda:us-east-1:123456789012:function:f", true), ("arn:aws:lambda:us-east-1:123456789012:function:f:", false),
+    ("arn:aws:lambda:us-east-1:123456789012:function:f:a:b", false), ("arn:aws:lambda:us-east-1:12345678901:function:f", false),
+    ("arn:aws:lambda:us-east-1:123456789012:layer:f", false), ("arn:aws-cn:lambda:cn-north-1:123456789012:function:f", true),
+    ("arn:awz:lambda:us-east-1:123456789012:function:f", false), ("arn:aws:lambda:us-east-1:123456789012:function:", false),
+    ("arn:aws:lambda:us-east-1:123456789012:function:f\u{e9}", false), (":aws:lambda:us-east-1:123456789012:function:f", false),
+  ])
+  func shapes(arn: String, valid: Bool) {
+    #expect(((try? LambdaARN(arn)) != nil) == valid, "\(arn)")
+  }
 }

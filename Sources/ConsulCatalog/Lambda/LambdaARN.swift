@@ -10,27 +10,36 @@ public struct LambdaARN: Sendable, Hashable, CustomStringConvertible {
   public let qualifier: String?
 
   public init(_ text: String) throws(CatalogError) {
-    // Checked byte by byte: every valid part is ASCII, and a catalog holds thousands of ARNs.
-    let parts = text.utf8.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+    // Checked byte by byte on one copy of the bytes: every valid part is ASCII, and a catalog
+    // holds thousands of ARNs.
+    let bytes = Array(text.utf8)
+    var ends: [Int] = []
+    ends.reserveCapacity(9)
+    for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: ":") {
+      ends.append(offset)
+      if ends.count > 8 { break }
+    }
+    ends.append(bytes.count)
+    func part(_ index: Int) -> ArraySlice<UInt8> { bytes[(index == 0 ? 0 : ends[index - 1] + 1)..<ends[index]] }
     func fail(_ why: String) -> CatalogError { CatalogError("invalid Lambda ARN \"\(text)\": \(why)") }
-    func string(_ index: Int) -> String { String(Substring(parts[index])) }
-    guard parts.count == 7 || parts.count == 8, parts[0].elementsEqual("arn".utf8) else {
+    func string(_ index: Int) -> String { String(decoding: part(index), as: UTF8.self) }
+    guard ends.count == 7 || ends.count == 8, part(0).elementsEqual("arn".utf8) else {
       throw fail("expected arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]")
     }
-    guard parts[1].elementsEqual("aws".utf8) || parts[1].starts(with: "aws-".utf8) else {
+    guard part(1).elementsEqual("aws".utf8) || part(1).starts(with: "aws-".utf8) else {
       throw fail("unknown partition \(string(1))")
     }
-    guard parts[2].elementsEqual("lambda".utf8) else { throw fail("service is \(string(2)), not lambda") }
-    guard Self.isRegion(parts[3]) else { throw fail("\"\(string(3))\" is not an AWS region") }
-    guard parts[4].count == 12, parts[4].allSatisfy(Self.isDigit) else {
+    guard part(2).elementsEqual("lambda".utf8) else { throw fail("service is \(string(2)), not lambda") }
+    guard Self.isRegion(part(3)) else { throw fail("\"\(string(3))\" is not an AWS region") }
+    guard part(4).count == 12, part(4).allSatisfy(Self.isDigit) else {
       throw fail("the account id must be 12 digits")
     }
-    guard parts[5].elementsEqual("function".utf8) else { throw fail("resource type is \(string(5)), not function") }
-    guard (1...64).contains(parts[6].count), parts[6].allSatisfy(Self.isNameCharacter) else {
+    guard part(5).elementsEqual("function".utf8) else { throw fail("resource type is \(string(5)), not function") }
+    guard (1...64).contains(part(6).count), part(6).allSatisfy(Self.isNameCharacter) else {
       throw fail("function name must be 1-64 letters, digits, - or _")
     }
-    if parts.count == 8 {
-      let qualifier = parts[7]
+    if ends.count == 8 {
+      let qualifier = part(7)
       guard qualifier.elementsEqual("$LATEST".utf8)
         || ((1...128).contains(qualifier.count) && qualifier.allSatisfy(Self.isNameCharacter))
       else { throw fail("invalid version or alias \"\(string(7))\"") }
@@ -39,7 +48,7 @@ public struct LambdaARN: Sendable, Hashable, CustomStringConvertible {
     region = string(3)
     account = string(4)
     function = string(6)
-    qualifier = parts.count == 8 ? string(7) : nil
+    qualifier = ends.count == 8 ? string(7) : nil
   }
 
   public var description: String {
@@ -47,12 +56,19 @@ public struct LambdaARN: Sendable, Hashable, CustomStringConvertible {
   }
 
   /// e.g. us-east-1, eu-central-2, us-gov-west-1, cn-north-1.
-  static func isRegion(_ text: Substring.UTF8View) -> Bool {
-    let parts = text.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
-    guard (3...4).contains(parts.count), parts[0].count == 2, let last = parts.last,
-      !last.isEmpty, last.allSatisfy(isDigit)
-    else { return false }
-    return parts.dropLast().allSatisfy { !$0.isEmpty && $0.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) } }
+  static func isRegion(_ text: ArraySlice<UInt8>) -> Bool {
+    var words = 0
+    var rest = text
+    while true {
+      let end = rest.firstIndex(of: UInt8(ascii: "-")) ?? rest.endIndex
+      let word = rest[..<end]
+      words += 1
+      if end == rest.endIndex { return (3...4).contains(words) && !word.isEmpty && word.allSatisfy(isDigit) }
+      guard words < 4, !word.isEmpty, words > 1 || word.count == 2,
+        word.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) })
+      else { return false }
+      rest = rest[(end + 1)...]
+    }
   }
 
   static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }

@@ -88,9 +88,9 @@ public struct LambdaRegistration: Sendable, Equatable {
       throw CatalogError("builtin/aws/lambda Arguments must be an object, not \(arguments.typeName)")
     }
     func argument(_ name: String) -> JSONValue? {
-      object.first { $0.key.lowercased() == name.lowercased() }?.value
+      object.first { JSONValue.sameIgnoringCase($0.key, name) }?.value
     }
-    for key in object.keys where !["arn", "payloadpassthrough", "invocationmode"].contains(key.lowercased()) {
+    for key in object.keys where !Self.argumentNames.contains(where: { JSONValue.sameIgnoringCase(key, $0) }) {
       warnings.append(
         key.lowercased() == "region"
           ? "builtin/aws/lambda argument Region is ignored: the region comes from the ARN"
@@ -113,6 +113,8 @@ public struct LambdaRegistration: Sendable, Equatable {
     }
     return function
   }
+
+  static let argumentNames = ["ARN", "PayloadPassthrough", "InvocationMode"]
 
   static func invocationMode(_ text: String) throws(CatalogError) -> LambdaFunction.InvocationMode {
     guard let mode = LambdaFunction.InvocationMode(rawValue: text.lowercased()) else {

@@ -81,6 +81,12 @@ public struct ServiceDefaults: Sendable, Equatable {
     self.meshGateway = meshGateway
   }
 
+  /// service-defaults fields that are proxy `Config` keys.
+  static let proxyConfigKeys = [
+    ("LocalConnectTimeoutMs", "local_connect_timeout_ms"), ("LocalRequestTimeoutMs", "local_request_timeout_ms"),
+    ("MaxInboundConnections", "max_inbound_connections"), ("BalanceInboundConnections", "balance_inbound_connections"),
+  ]
+
   init(_ body: JSONValue, name: String) throws(CatalogError) {
     let what = "service-defaults \(name)"
     var overrides: [String: JSONValue] = [:]
@@ -93,10 +99,7 @@ public struct ServiceDefaults: Sendable, Equatable {
     var config: [String: JSONValue] = [:]
     let protocolText = (body["Protocol"]?.string ?? "").lowercased()
     if !protocolText.isEmpty { config["protocol"] = .string(protocolText) }
-    for (key, configKey) in [
-      ("LocalConnectTimeoutMs", "local_connect_timeout_ms"), ("LocalRequestTimeoutMs", "local_request_timeout_ms"),
-      ("MaxInboundConnections", "max_inbound_connections"), ("BalanceInboundConnections", "balance_inbound_connections"),
-    ] {
+    for (key, configKey) in Self.proxyConfigKeys {
       if let value = body[key], !value.isNull, value != .number(0), value != .string("") { config[configKey] = value }
     }
     self.init(

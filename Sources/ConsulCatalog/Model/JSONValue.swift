@@ -44,7 +44,13 @@ public enum JSONValue: Sendable, Hashable, Codable {
   public subscript(key: String) -> JSONValue? {
     guard case .object(let object) = self else { return nil }
     if let exact = object[key] { return exact }
-    return object.first { Self.sameFolded($0.key, key) }?.value
+    // A miss (an optional key) compares the keys only: no value is copied until one matches.
+    var index = object.startIndex
+    while index != object.endIndex {
+      if Self.sameFolded(object.keys[index], key) { return object.values[index] }
+      object.formIndex(after: &index)
+    }
+    return nil
   }
 
   static func fold(_ key: String) -> String { String(key.lowercased().filter { $0 != "_" }) }
@@ -62,6 +68,21 @@ public enum JSONValue: Sendable, Hashable, Codable {
       guard let l = x, let r = y else { return x == nil && y == nil }
       if l >= 0x80 || r >= 0x80 { return fold(a) == fold(b) }
       if l | 0x20 != r | 0x20 || !(l | 0x20 >= UInt8(ascii: "a") && l | 0x20 <= UInt8(ascii: "z")) && l != r { return false }
+    }
+  }
+
+  /// `a.lowercased() == b.lowercased()` without building either string (ASCII; others fold).
+  static func sameIgnoringCase(_ a: String, _ b: String) -> Bool {
+    var left = a.utf8.makeIterator()
+    var right = b.utf8.makeIterator()
+    while true {
+      // Lowercasing keeps an ASCII prefix's length, so the first ASCII difference decides.
+      let x = left.next()
+      let y = right.next()
+      guard let l = x, let r = y else { return x == nil && y == nil }
+      if l >= 0x80 || r >= 0x80 { return a.lowercased() == b.lowercased() }
+      let folds = l | 0x20 >= UInt8(ascii: "a") && l | 0x20 <= UInt8(ascii: "z")
+      if folds ? l | 0x20 != r | 0x20 : l != r { return false }
     }
   }
 
