@@ -118,7 +118,7 @@ func catalogFile(_ path: String) {
   let full = bestOf(1) { _ = try! reader.read(data) }
   var port = 0
   guard let range = text.range(of: #""Port": "#) ?? text.range(of: #""Port":"#) else { return print("no Port in \(path)") }
-  let edit = bestOf(5) {
+  let edit = bestOf(Int(ProcessInfo.processInfo.environment["BENCH_EDITS"] ?? "") ?? 5) {
     port += 1
     let end = text[range.upperBound...].firstIndex { !$0.isNumber }!
     text.replaceSubrange(range.upperBound..<end, with: "\(20_000 + port)")

@@ -10,10 +10,14 @@ public struct CatalogFileReader: Sendable {
   private var last: CatalogSnapshot?
   private var lastData: Data?
   /// Parse results by body, for the bodies of the last version only.
-  private var registrations: [CatalogFile.Body: Result<ServiceInstance, CatalogError>] = [:]
-  private var entries: [CatalogFile.Body: Result<ConfigEntry, CatalogError>] = [:]
+  private var registrations: [CatalogFile.Body: Parsed<ServiceInstance>] = [:]
+  private var entries: [CatalogFile.Body: Parsed<ConfigEntry>] = [:]
   /// Instance id -> the registration that defines it (the last one naming it), in `last`.
   private var defining: [String: CatalogFile.Body] = [:]
+  /// The last version's config entries, in file order, and what applying them rejected: when a
+  /// version repeats them (an edit of registrations only), they are not applied again.
+  private var entryBodies: [CatalogFile.Body] = []
+  private var entryRejections: [String] = []
 
   public init(name: String) {
     self.name = name
@@ -24,7 +28,7 @@ public struct CatalogFileReader: Sendable {
   public mutating func read(_ data: Data) throws(CatalogError) -> (CatalogSnapshot, CatalogChange)? {
     if data == lastData { return nil }
     let (document, registrationBodies, entryBodies) = try CatalogFile.Document.reading(data: data, name: name)
-    var parsedRegistrations: [CatalogFile.Body: Result<ServiceInstance, CatalogError>] = [:]
+    var parsedRegistrations: [CatalogFile.Body: Parsed<ServiceInstance>] = [:]
     parsedRegistrations.reserveCapacity(registrationBodies.count)
     var chosen: [String: CatalogFile.Body] = [:]
     chosen.reserveCapacity(registrationBodies.count)
@@ -32,23 +36,52 @@ public struct CatalogFileReader: Sendable {
     for (index, body) in registrationBodies.enumerated() {
       let result = try known(body, parsedRegistrations, registrations, data, ServiceInstance.init(registration:))
       parsedRegistrations[body] = result
-      switch result {
+      switch result.result {
       case .success(let instance): chosen[instance.id] = body
       case .failure(let error): rejected.append("registration #\(index + 1): \(error)")
       }
     }
     func instance(_ body: CatalogFile.Body) -> ServiceInstance? {
-      if case .success(let instance) = parsedRegistrations[body] { instance } else { nil }
+      if case .success(let instance) = parsedRegistrations[body]?.result { instance } else { nil }
     }
-    var parsedEntries: [CatalogFile.Body: Result<ConfigEntry, CatalogError>] = [:]
+    let incremental = last.map { $0.datacenter == document.datacenter && $0.trustDomain == document.trustDomain } ?? false
+    let sameEntries = incremental && entryBodies == self.entryBodies && document.lambdaSettings == last?.lambdaSettings
+    if sameEntries, var previous = last, document.remote == previous.remote {
+      // Only registrations changed. The last snapshot is let go first, so the edit changes its
+      // tables in place instead of copying them whole, and the change is found in the services
+      // the edit touched (their instance lists as they were are kept for it).
+      let rejectedBefore = previous.rejectedObjects
+      last = nil
+      var before: [String: [ServiceInstance]] = [:]
+      func keep(_ service: String) {
+        if before[service] == nil { before[service] = previous.instancesByService[service] ?? [] }
+      }
+      for id in defining.keys where chosen[id] == nil {
+        guard let gone = previous.instances[id] else { continue }
+        keep(gone.name)
+        previous.removeInstance(id: id)
+      }
+      for (id, body) in chosen where defining[id] != body {
+        guard let instance = instance(body) else { continue }
+        if let replaced = previous.instances[id] { keep(replaced.name) }
+        keep(instance.name)
+        previous.upsert(instance)
+      }
+      previous.rejectedObjects = rejected + entryRejections
+      document.applyDatacenters(to: &previous)
+      let change = CatalogChange(instancesBefore: before, in: previous)
+      remember(previous, data, parsedRegistrations, entries, chosen, entryBodies, entryRejections)
+      return change.isEmpty && previous.rejectedObjects == rejectedBefore ? nil : (previous, change)
+    }
+    var parsedEntries: [CatalogFile.Body: Parsed<ConfigEntry>] = [:]
     var configEntries: [Result<ConfigEntry, CatalogError>] = []
     for body in entryBodies {
       let result = try known(body, parsedEntries, entries, data, ConfigEntry.init)
       parsedEntries[body] = result
-      configEntries.append(result)
+      configEntries.append(result.result)
     }
     var snapshot: CatalogSnapshot
-    if var previous = last, previous.datacenter == document.datacenter, previous.trustDomain == document.trustDomain {
+    if incremental, var previous = last {
       for id in defining.keys where chosen[id] == nil { previous.removeInstance(id: id) }
       for (id, body) in chosen where defining[id] != body { instance(body).map { previous.upsert($0) } }
       snapshot = previous
@@ -56,28 +89,37 @@ public struct CatalogFileReader: Sendable {
       snapshot = CatalogSnapshot(
         datacenter: document.datacenter, trustDomain: document.trustDomain, instances: chosen.values.compactMap(instance))
     }
-    rejected += snapshot.apply(configEntries, previousLambdas: last?.lambdas ?? [:], settings: document.lambdaSettings)
-    snapshot.rejectedObjects = rejected
+    let rejectedEntries = snapshot.apply(configEntries, previousLambdas: last?.lambdas ?? [:], settings: document.lambdaSettings)
+    snapshot.rejectedObjects = rejected + rejectedEntries
     document.applyDatacenters(to: &snapshot)
-    defer {
-      last = snapshot
-      lastData = data
-      registrations = parsedRegistrations
-      entries = parsedEntries
-      defining = chosen
-    }
     let change = CatalogChange(from: last, to: snapshot)
+    let unchanged = change.isEmpty && snapshot == last
+    remember(snapshot, data, parsedRegistrations, parsedEntries, chosen, entryBodies, rejectedEntries)
     // Other bytes, same catalog (spacing, order of keys): nothing to publish.
-    if change.isEmpty, snapshot == last { return nil }
-    return (snapshot, change)
+    return unchanged ? nil : (snapshot, change)
+  }
+
+  /// Keeps what the next version is compared with.
+  private mutating func remember(
+    _ snapshot: CatalogSnapshot, _ data: Data, _ parsedRegistrations: [CatalogFile.Body: Parsed<ServiceInstance>],
+    _ parsedEntries: [CatalogFile.Body: Parsed<ConfigEntry>], _ chosen: [String: CatalogFile.Body],
+    _ entryBodies: [CatalogFile.Body], _ entryRejections: [String]
+  ) {
+    last = snapshot
+    lastData = data
+    registrations = parsedRegistrations
+    entries = parsedEntries
+    defining = chosen
+    self.entryBodies = entryBodies
+    self.entryRejections = entryRejections
   }
 
   /// What a body reads as: from this version, else the last, else parsed now. An object that
   /// is not JSON fails the whole file, with the error a full parse of it gives.
-  private func known<T>(
-    _ body: CatalogFile.Body, _ current: [CatalogFile.Body: Result<T, CatalogError>],
-    _ previous: [CatalogFile.Body: Result<T, CatalogError>], _ data: Data, _ read: (JSONValue) throws(CatalogError) -> T
-  ) throws(CatalogError) -> Result<T, CatalogError> {
+  private func known<T: Sendable>(
+    _ body: CatalogFile.Body, _ current: [CatalogFile.Body: Parsed<T>],
+    _ previous: [CatalogFile.Body: Parsed<T>], _ data: Data, _ read: (JSONValue) throws(CatalogError) -> T
+  ) throws(CatalogError) -> Parsed<T> {
     if let result = current[body] ?? previous[body] { return result }
     let value: JSONValue
     do {
@@ -86,7 +128,14 @@ public struct CatalogFileReader: Sendable {
       _ = try CatalogFile.Document(data: data, name: name)
       throw CatalogError("catalog file \(name) is not valid JSON or YAML: \(error)")
     }
-    return Result { () throws(CatalogError) in try read(value) }
+    return Parsed(Result { () throws(CatalogError) in try read(value) })
+  }
+
+  /// A body's parse result, boxed: the tables of them are rebuilt on every read, and copying a
+  /// box costs one reference where an instance's value costs one per field.
+  final class Parsed<Value: Sendable>: Sendable {
+    let result: Result<Value, CatalogError>
+    init(_ result: Result<Value, CatalogError>) { self.result = result }
   }
 }
 

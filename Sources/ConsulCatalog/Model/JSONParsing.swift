@@ -194,12 +194,7 @@ private struct JSONParser {
       guard position < bytes.count else { throw fail("unexpected end of text") }
       switch bytes[position] {
       case UInt8(ascii: "\""):
-        position += 1
-        while position < bytes.count, bytes[position] != UInt8(ascii: "\"") {
-          position += bytes[position] == UInt8(ascii: "\\") ? 2 : 1
-        }
-        guard position < bytes.count else { throw fail("unterminated string") }
-        position += 1
+        try skipString()
       case UInt8(ascii: "{"), UInt8(ascii: "["):
         open += 1
         position += 1
@@ -215,6 +210,25 @@ private struct JSONParser {
         while position < bytes.count, !Self.delimits(bytes[position]) { position += 1 }
       }
     } while open > 0
+  }
+
+  /// Moves past a string (at its opening quote): `memchr` to each quote, which ends the string
+  /// unless an odd run of backslashes escapes it. Strings are most of a catalog's bytes.
+  mutating func skipString() throws(JSONParseError) {
+    position += 1
+    while true {
+      guard position < bytes.count,
+        let found = memchr(bytes.baseAddress! + position, Int32(UInt8(ascii: "\"")), bytes.count - position)
+      else {
+        position = bytes.count
+        throw fail("unterminated string")
+      }
+      let quote = bytes.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
+      var backslashes = 0
+      while quote - backslashes - 1 >= position, bytes[quote - backslashes - 1] == UInt8(ascii: "\\") { backslashes += 1 }
+      position = quote + 1
+      if backslashes % 2 == 0 { return }
+    }
   }
 
   static func delimits(_ byte: UInt8) -> Bool {

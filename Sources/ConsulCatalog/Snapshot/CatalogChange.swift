@@ -71,6 +71,17 @@ public struct CatalogChange: Sendable, Equatable {
     }
   }
 
+  /// The difference between a snapshot and the one it was edited from, where the edit changed
+  /// only the instances of some services, given those services' instance lists before it:
+  /// what ``init(from:to:)`` finds, at the cost of those services.
+  public init(instancesBefore before: [String: [ServiceInstance]], in new: CatalogSnapshot) {
+    self.init()
+    for (service, old) in before {
+      let now = new.instancesByService[service] ?? []
+      if old != now { noteInstances(of: service, before: old, after: now) }
+    }
+  }
+
   /// Records that a service's instances went from `before` to `after`: the service, the
   /// services those instances are mesh endpoints of, and the proxies among them that changed.
   public mutating func noteInstances(of service: String, before: [ServiceInstance], after: [ServiceInstance]) {
