@@ -168,9 +168,25 @@ stop_server() {
   SERVER_PID=""
 }
 
+# Waits (at most 30 s) until the server has used at most one clock tick of CPU in half a second,
+# so a run does not measure the tail of the one before (10,000 streams closing take the server
+# a few hundred ms, as does returning their memory).
+wait_quiet() {
+  local deadline=$((SECONDS + 30)) before after
+  before=$(cpu_ticks "$SERVER_PID")
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    sleep 0.5
+    after=$(cpu_ticks "$SERVER_PID")
+    [ $((after - before)) -le 1 ] && return 0
+    before=$after
+  done
+  log "the server did not go quiet within 30 s"
+}
+
 # Runs the loadgen on CPU 1; $1 is the JSON result name, the rest its arguments.
 loadgen_run() {
   local name=$1; shift
+  wait_quiet
   log "run $name"
   taskset -c 1 "$LOADGEN" run --server "$XDS" --nodes "$NODES" --settle-ms "$SETTLE_MS" --timeout "$TIMEOUT" --label "$name" \
     --json "$RESULTS/$name.json" "$@" | tee -a "$WORK/summary.txt"
@@ -196,6 +212,7 @@ storms() {
 idle_memory() {
   local side=$1
   local rss0 rssk ready="$WORK/$side-idle.ready"
+  wait_quiet
   rss0=$(rss_kib "$SERVER_PID")
   rm -f "$ready"
   taskset -c 1 "$LOADGEN" run --server "$XDS" --nodes "$NODES" --scenario idle --count "$MAXN" \
