@@ -25,7 +25,7 @@ public struct LeafRotation: Sendable {
   /// - Returns: true when the certificates changed.
   public mutating func update(services: Set<String>, datacenter: String, now: Date) throws -> Bool {
     var changed = false
-    for service in Set(leaves.keys).subtracting(services) {
+    for service in leaves.keys where !services.contains(service) {
       leaves[service] = nil
       for file in files(service) { try? FileManager.default.removeItem(at: file) }
       changed = true

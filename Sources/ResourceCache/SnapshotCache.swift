@@ -10,6 +10,8 @@ public final class SnapshotCache: Sendable {
     var snapshots: [String: Snapshot] = [:]
     var watchers: [String: [Int: AsyncStream<Snapshot>.Continuation]] = [:]
     var nextWatcherID = 0
+    /// The number of continuations in `watchers`, kept as they come and go (read every second).
+    var watcherCount = 0
   }
 
   private let state = Mutex(State())
@@ -51,12 +53,13 @@ public final class SnapshotCache: Sendable {
       let id = state.nextWatcherID
       state.nextWatcherID += 1
       state.watchers[nodeID, default: [:]][id] = continuation
+      state.watcherCount += 1
       if let current = state.snapshots[nodeID] { continuation.yield(current) }
       return id
     }
     continuation.onTermination = { [weak self] _ in
       self?.state.withLock { state in
-        state.watchers[nodeID]?[id] = nil
+        if state.watchers[nodeID]?.removeValue(forKey: id) != nil { state.watcherCount -= 1 }
         if state.watchers[nodeID]?.isEmpty == true { state.watchers[nodeID] = nil }
       }
     }
@@ -65,6 +68,6 @@ public final class SnapshotCache: Sendable {
 
   /// Number of open update feeds (one per connected stream); for tests and metrics.
   public var watcherCount: Int {
-    state.withLock { $0.watchers.values.reduce(0) { $0 + $1.count } }
+    state.withLock { $0.watcherCount }
   }
 }

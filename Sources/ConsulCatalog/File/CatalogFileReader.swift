@@ -12,8 +12,9 @@ public struct CatalogFileReader: Sendable {
   /// Parse results by body, for the bodies of the last version only.
   private var registrations: [CatalogFile.Body: Parsed<ServiceInstance>] = [:]
   private var entries: [CatalogFile.Body: Parsed<ConfigEntry>] = [:]
-  /// Instance id -> the registration that defines it (the last one naming it), in `last`.
-  private var defining: [String: CatalogFile.Body] = [:]
+  /// Instance id -> the registration that defines it (the last one naming it), in `last`; an
+  /// unchanged registration's parse result is the very same box, so comparing costs nothing.
+  private var defining: [String: Parsed<ServiceInstance>] = [:]
   /// The last version's config entries, in file order, and what applying them rejected: when a
   /// version repeats them (an edit of registrations only), they are not applied again.
   private var entryBodies: [CatalogFile.Body] = []
@@ -30,19 +31,19 @@ public struct CatalogFileReader: Sendable {
     let (document, registrationBodies, entryBodies) = try CatalogFile.Document.reading(data: data, name: name)
     var parsedRegistrations: [CatalogFile.Body: Parsed<ServiceInstance>] = [:]
     parsedRegistrations.reserveCapacity(registrationBodies.count)
-    var chosen: [String: CatalogFile.Body] = [:]
+    var chosen: [String: Parsed<ServiceInstance>] = [:]
     chosen.reserveCapacity(registrationBodies.count)
     var rejected: [String] = []
     for (index, body) in registrationBodies.enumerated() {
       let result = try known(body, parsedRegistrations, registrations, data, ServiceInstance.init(registration:))
       parsedRegistrations[body] = result
       switch result.result {
-      case .success(let instance): chosen[instance.id] = body
+      case .success(let instance): chosen[instance.id] = result
       case .failure(let error): rejected.append("registration #\(index + 1): \(error)")
       }
     }
-    func instance(_ body: CatalogFile.Body) -> ServiceInstance? {
-      if case .success(let instance) = parsedRegistrations[body]?.result { instance } else { nil }
+    func instance(_ parsed: Parsed<ServiceInstance>) -> ServiceInstance? {
+      if case .success(let instance) = parsed.result { instance } else { nil }
     }
     let incremental = last.map { $0.datacenter == document.datacenter && $0.trustDomain == document.trustDomain } ?? false
     let sameEntries = incremental && entryBodies == self.entryBodies && document.lambdaSettings == last?.lambdaSettings
@@ -61,8 +62,8 @@ public struct CatalogFileReader: Sendable {
         keep(gone.name)
         previous.removeInstance(id: id)
       }
-      for (id, body) in chosen where defining[id] != body {
-        guard let instance = instance(body) else { continue }
+      for (id, parsed) in chosen where defining[id] !== parsed {
+        guard let instance = instance(parsed) else { continue }
         if let replaced = previous.instances[id] { keep(replaced.name) }
         keep(instance.name)
         previous.upsert(instance)
@@ -83,7 +84,7 @@ public struct CatalogFileReader: Sendable {
     var snapshot: CatalogSnapshot
     if incremental, var previous = last {
       for id in defining.keys where chosen[id] == nil { previous.removeInstance(id: id) }
-      for (id, body) in chosen where defining[id] != body { instance(body).map { previous.upsert($0) } }
+      for (id, parsed) in chosen where defining[id] !== parsed { instance(parsed).map { previous.upsert($0) } }
       snapshot = previous
     } else {
       snapshot = CatalogSnapshot(
@@ -102,7 +103,7 @@ public struct CatalogFileReader: Sendable {
   /// Keeps what the next version is compared with.
   private mutating func remember(
     _ snapshot: CatalogSnapshot, _ data: Data, _ parsedRegistrations: [CatalogFile.Body: Parsed<ServiceInstance>],
-    _ parsedEntries: [CatalogFile.Body: Parsed<ConfigEntry>], _ chosen: [String: CatalogFile.Body],
+    _ parsedEntries: [CatalogFile.Body: Parsed<ConfigEntry>], _ chosen: [String: Parsed<ServiceInstance>],
     _ entryBodies: [CatalogFile.Body], _ entryRejections: [String]
   ) {
     last = snapshot

@@ -45,27 +45,102 @@ public struct ServiceInstance: Sendable, Equatable, Hashable {
     }
   }
 
-  public var id: String
-  public var name: String
-  public var kind: Kind
-  public var node: String
+  /// The fields, shared by every copy until one is changed: snapshots hold each instance in
+  /// several tables and every edit copies a table, so a copy must cost one reference, not one
+  /// per field (and an unchanged instance compares equal by identity).
+  private final class Box: Sendable {
+    let fields: Fields
+    init(_ fields: Fields) { self.fields = fields }
+  }
+
+  private struct Fields: Sendable, Hashable {
+    var id: String
+    var name: String
+    var kind: Kind
+    var node: String
+    var address: String
+    var serviceAddress: String
+    var port: Int
+    var taggedAddresses: [String: TaggedAddress]
+    var meta: [String: String]
+    var proxy: ProxyConfig?
+    var connectNative: Bool
+    var health: Health
+    var weights: Weights
+    var checks: [HealthCheck]
+  }
+
+  private var box: Box
+
+  private mutating func update(_ change: (inout Fields) -> Void) {
+    var fields = box.fields
+    change(&fields)
+    box = Box(fields)
+  }
+
+  public var id: String {
+    get { box.fields.id }
+    set { update { $0.id = newValue } }
+  }
+  public var name: String {
+    get { box.fields.name }
+    set { update { $0.name = newValue } }
+  }
+  public var kind: Kind {
+    get { box.fields.kind }
+    set { update { $0.kind = newValue } }
+  }
+  public var node: String {
+    get { box.fields.node }
+    set { update { $0.node = newValue } }
+  }
   /// The address to dial: the service address, else the node's.
-  public var address: String
+  public var address: String {
+    get { box.fields.address }
+    set { update { $0.address = newValue } }
+  }
   /// `Service.Address` as registered ("" when unset): where a proxy binds its public listener.
-  public var serviceAddress: String
+  public var serviceAddress: String {
+    get { box.fields.serviceAddress }
+    set { update { $0.serviceAddress = newValue } }
+  }
   /// 0 when the registration has none.
-  public var port: Int
+  public var port: Int {
+    get { box.fields.port }
+    set { update { $0.port = newValue } }
+  }
   /// `Service.TaggedAddresses` (`lan`, `wan`, `consul-virtual`, `virtual`, `consul-virtual:<svc>`).
-  public var taggedAddresses: [String: TaggedAddress]
-  public var meta: [String: String]
+  public var taggedAddresses: [String: TaggedAddress] {
+    get { box.fields.taggedAddresses }
+    set { update { $0.taggedAddresses = newValue } }
+  }
+  public var meta: [String: String] {
+    get { box.fields.meta }
+    set { update { $0.meta = newValue } }
+  }
   /// For connect-proxy instances.
-  public var proxy: ProxyConfig?
+  public var proxy: ProxyConfig? {
+    get { box.fields.proxy }
+    set { update { $0.proxy = newValue } }
+  }
   /// `Connect.Native`: the service speaks mTLS itself and is its own mesh endpoint.
-  public var connectNative: Bool
-  public var health: Health
-  public var weights: Weights
+  public var connectNative: Bool {
+    get { box.fields.connectNative }
+    set { update { $0.connectNative = newValue } }
+  }
+  public var health: Health {
+    get { box.fields.health }
+    set { update { $0.health = newValue } }
+  }
+  public var weights: Weights {
+    get { box.fields.weights }
+    set { update { $0.weights = newValue } }
+  }
   /// HTTP and gRPC checks, for `Expose.Checks`.
-  public var checks: [HealthCheck]
+  public var checks: [HealthCheck] {
+    get { box.fields.checks }
+    set { update { $0.checks = newValue } }
+  }
 
   public init(
     id: String, name: String, kind: Kind = .typical, node: String = "", address: String = "",
@@ -73,21 +148,15 @@ public struct ServiceInstance: Sendable, Equatable, Hashable {
     meta: [String: String] = [:], proxy: ProxyConfig? = nil, connectNative: Bool = false,
     health: Health = .passing, weights: Weights = Weights(), checks: [HealthCheck] = []
   ) {
-    self.id = id
-    self.name = name
-    self.kind = kind
-    self.node = node
-    self.address = address
-    self.serviceAddress = serviceAddress ?? address
-    self.port = port
-    self.taggedAddresses = taggedAddresses
-    self.meta = meta
-    self.proxy = proxy
-    self.connectNative = connectNative
-    self.health = health
-    self.weights = weights
-    self.checks = checks
+    box = Box(
+      Fields(
+        id: id, name: name, kind: kind, node: node, address: address, serviceAddress: serviceAddress ?? address,
+        port: port, taggedAddresses: taggedAddresses, meta: meta, proxy: proxy, connectNative: connectNative,
+        health: health, weights: weights, checks: checks))
   }
+
+  public static func == (lhs: Self, rhs: Self) -> Bool { lhs.box === rhs.box || lhs.box.fields == rhs.box.fields }
+  public func hash(into hasher: inout Hasher) { hasher.combine(box.fields) }
 
   /// Not critical: Consul's xDS server sends traffic to passing and warning instances.
   public var healthy: Bool { health != .critical }

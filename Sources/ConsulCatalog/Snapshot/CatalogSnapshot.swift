@@ -219,7 +219,16 @@ extension CatalogSnapshot {
   /// Services whose identity a proxy presents: each sidecar's own service and every service a
   /// terminating gateway fronts.
   public var servicesNeedingLeaves: Set<String> {
-    proxies.values.reduce(into: Set<String>()) { $0.formUnion(servicesNeedingLeaves(of: $1)) }
+    // Read on every change: one set, not one per proxy.
+    var services = Set<String>(minimumCapacity: proxies.count)
+    for proxy in proxies.values {
+      if let destination = proxy.proxy?.destinationServiceName {
+        services.insert(destination)
+      } else if proxy.kind == .terminatingGateway {
+        services.formUnion(self.services(linkedTo: proxy.name))
+      }
+    }
+    return services
   }
 
   /// The services whose identity one proxy presents.
