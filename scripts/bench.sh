@@ -168,11 +168,11 @@ stop_server() {
   SERVER_PID=""
 }
 
-# Waits (at most 30 s) until the server has used at most one clock tick of CPU in half a second,
+# Waits (at most 10 s) until the server has used at most one clock tick of CPU in half a second,
 # so a run does not measure the tail of the one before (10,000 streams closing take the server
 # a few hundred ms, as does returning their memory).
 wait_quiet() {
-  local deadline=$((SECONDS + 30)) before after
+  local deadline=$((SECONDS + 10)) before after
   before=$(cpu_ticks "$SERVER_PID")
   while [ "$SECONDS" -lt "$deadline" ]; do
     sleep 0.5
@@ -180,7 +180,7 @@ wait_quiet() {
     [ $((after - before)) -le 1 ] && return 0
     before=$after
   done
-  log "the server did not go quiet within 30 s"
+  log "the server did not go quiet within 10 s"
 }
 
 # Runs the loadgen on CPU 1; $1 is the JSON result name, the rest its arguments.

@@ -66,8 +66,10 @@ struct LifecycleTests {
     let after = try await mesh.sidecar.configView()
     #expect(after.versions == before.versions, "identical versions")
     #expect(after.lastUpdated == before.lastUpdated, "the sidecar applied nothing new")
-    #expect(try await mesh.call("authentication").status == 200)
-    #expect(try await mesh.call("payments").status == 201)
+    // Both paths still answer. Polled: with the whole suite saturating both cores, one call
+    // through the gateway right after the kill has failed once (a full CI run), never alone.
+    try await eventually("authentication answers", timeout: 15, every: 0.5) { try await mesh.call("authentication").status == 200 }
+    try await eventually("payments answers", timeout: 15, every: 0.5) { try await mesh.call("payments").status == 201 }
   }
 
   @Test("--register-in-consul: the replica is in Consul's health with a passing /readyz check, and leaves on SIGTERM before it drains")
