@@ -108,7 +108,8 @@ func bestOf(_ runs: Int, _ body: () -> Void) -> Double {
 }
 
 /// Reads a catalog file (e.g. the one `lambda-xds-loadgen catalog` writes) as `serve` does: in
-/// full once, then again after an edit of one registration's port, incrementally.
+/// full once, then again after an edit of one registration's port, incrementally (best of 5, or
+/// of `BENCH_EDITS` edits, so a profiler sees mostly re-reads).
 func catalogFile(_ path: String) {
   guard let data = FileManager.default.contents(atPath: path), var text = String(data: data, encoding: .utf8) else {
     print("cannot read \(path)")

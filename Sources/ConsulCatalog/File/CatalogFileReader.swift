@@ -42,9 +42,6 @@ public struct CatalogFileReader: Sendable {
       case .failure(let error): rejected.append("registration #\(index + 1): \(error)")
       }
     }
-    func instance(_ parsed: Parsed<ServiceInstance>) -> ServiceInstance? {
-      if case .success(let instance) = parsed.result { instance } else { nil }
-    }
     let incremental = last.map { $0.datacenter == document.datacenter && $0.trustDomain == document.trustDomain } ?? false
     let sameEntries = incremental && entryBodies == self.entryBodies && document.lambdaSettings == last?.lambdaSettings
     if sameEntries, var previous = last, document.remote == previous.remote {
@@ -53,21 +50,7 @@ public struct CatalogFileReader: Sendable {
       // the edit touched (their instance lists as they were are kept for it).
       let rejectedBefore = previous.rejectedObjects
       last = nil
-      var before: [String: [ServiceInstance]] = [:]
-      func keep(_ service: String) {
-        if before[service] == nil { before[service] = previous.instancesByService[service] ?? [] }
-      }
-      for id in defining.keys where chosen[id] == nil {
-        guard let gone = previous.instances[id] else { continue }
-        keep(gone.name)
-        previous.removeInstance(id: id)
-      }
-      for (id, parsed) in chosen where defining[id] !== parsed {
-        guard let instance = instance(parsed) else { continue }
-        if let replaced = previous.instances[id] { keep(replaced.name) }
-        keep(instance.name)
-        previous.upsert(instance)
-      }
+      let before = applyInstances(chosen, to: &previous)
       previous.rejectedObjects = rejected + entryRejections
       document.applyDatacenters(to: &previous)
       let change = CatalogChange(instancesBefore: before, in: previous)
@@ -83,12 +66,11 @@ public struct CatalogFileReader: Sendable {
     }
     var snapshot: CatalogSnapshot
     if incremental, var previous = last {
-      for id in defining.keys where chosen[id] == nil { previous.removeInstance(id: id) }
-      for (id, parsed) in chosen where defining[id] !== parsed { instance(parsed).map { previous.upsert($0) } }
+      _ = applyInstances(chosen, to: &previous)
       snapshot = previous
     } else {
       snapshot = CatalogSnapshot(
-        datacenter: document.datacenter, trustDomain: document.trustDomain, instances: chosen.values.compactMap(instance))
+        datacenter: document.datacenter, trustDomain: document.trustDomain, instances: chosen.values.compactMap(\.value))
     }
     let rejectedEntries = snapshot.apply(configEntries, previousLambdas: last?.lambdas ?? [:], settings: document.lambdaSettings)
     snapshot.rejectedObjects = rejected + rejectedEntries
@@ -98,6 +80,30 @@ public struct CatalogFileReader: Sendable {
     remember(snapshot, data, parsedRegistrations, parsedEntries, chosen, entryBodies, rejectedEntries)
     // Other bytes, same catalog (spacing, order of keys): nothing to publish.
     return unchanged ? nil : (snapshot, change)
+  }
+
+  /// Brings the last version's snapshot to this version's instances (only those whose
+  /// registration changed are applied).
+  /// - Returns: each touched service's instance list as it was before.
+  private func applyInstances(
+    _ chosen: [String: Parsed<ServiceInstance>], to snapshot: inout CatalogSnapshot
+  ) -> [String: [ServiceInstance]] {
+    var before: [String: [ServiceInstance]] = [:]
+    func keep(_ service: String) {
+      if before[service] == nil { before[service] = snapshot.instancesByService[service] ?? [] }
+    }
+    for id in defining.keys where chosen[id] == nil {
+      guard let gone = snapshot.instances[id] else { continue }
+      keep(gone.name)
+      snapshot.removeInstance(id: id)
+    }
+    for (id, parsed) in chosen where defining[id] !== parsed {
+      guard let instance = parsed.value else { continue }
+      if let replaced = snapshot.instances[id] { keep(replaced.name) }
+      keep(instance.name)
+      snapshot.upsert(instance)
+    }
+    return before
   }
 
   /// Keeps what the next version is compared with.
@@ -137,6 +143,7 @@ public struct CatalogFileReader: Sendable {
   final class Parsed<Value: Sendable>: Sendable {
     let result: Result<Value, CatalogError>
     init(_ result: Result<Value, CatalogError>) { self.result = result }
+    var value: Value? { try? result.get() }
   }
 }
 

@@ -57,32 +57,27 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
   /// `fold(a) == fold(b)` without building either string: keys are ASCII in practice, and a
   /// miss (an optional key) compares against every key of the object.
-  static func sameFolded(_ a: String, _ b: String) -> Bool {
+  static func sameFolded(_ a: String, _ b: String) -> Bool { same(a, b, skippingUnderscores: true) }
+
+  /// `a.lowercased() == b.lowercased()` without building either string.
+  static func sameIgnoringCase(_ a: String, _ b: String) -> Bool { same(a, b, skippingUnderscores: false) }
+
+  /// Compares ASCII letters case-insensitively (and, if asked, without underscores); lowercasing
+  /// keeps an ASCII prefix's length, so the first ASCII difference decides, and a non-ASCII byte
+  /// falls back to comparing the folded strings.
+  @inline(__always)
+  private static func same(_ a: String, _ b: String, skippingUnderscores skip: Bool) -> Bool {
     var left = a.utf8.makeIterator()
     var right = b.utf8.makeIterator()
     while true {
       var x = left.next()
-      while x == UInt8(ascii: "_") { x = left.next() }
+      while skip, x == UInt8(ascii: "_") { x = left.next() }
       var y = right.next()
-      while y == UInt8(ascii: "_") { y = right.next() }
+      while skip, y == UInt8(ascii: "_") { y = right.next() }
       guard let l = x, let r = y else { return x == nil && y == nil }
-      if l >= 0x80 || r >= 0x80 { return fold(a) == fold(b) }
-      if l | 0x20 != r | 0x20 || !(l | 0x20 >= UInt8(ascii: "a") && l | 0x20 <= UInt8(ascii: "z")) && l != r { return false }
-    }
-  }
-
-  /// `a.lowercased() == b.lowercased()` without building either string (ASCII; others fold).
-  static func sameIgnoringCase(_ a: String, _ b: String) -> Bool {
-    var left = a.utf8.makeIterator()
-    var right = b.utf8.makeIterator()
-    while true {
-      // Lowercasing keeps an ASCII prefix's length, so the first ASCII difference decides.
-      let x = left.next()
-      let y = right.next()
-      guard let l = x, let r = y else { return x == nil && y == nil }
-      if l >= 0x80 || r >= 0x80 { return a.lowercased() == b.lowercased() }
-      let folds = l | 0x20 >= UInt8(ascii: "a") && l | 0x20 <= UInt8(ascii: "z")
-      if folds ? l | 0x20 != r | 0x20 : l != r { return false }
+      if l >= 0x80 || r >= 0x80 { return skip ? fold(a) == fold(b) : a.lowercased() == b.lowercased() }
+      let letter = l | 0x20 >= UInt8(ascii: "a") && l | 0x20 <= UInt8(ascii: "z")
+      if letter ? l | 0x20 != r | 0x20 : l != r { return false }
     }
   }
 

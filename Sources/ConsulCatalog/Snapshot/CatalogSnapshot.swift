@@ -224,8 +224,8 @@ extension CatalogSnapshot {
     for proxy in proxies.values {
       if let destination = proxy.proxy?.destinationServiceName {
         services.insert(destination)
-      } else if proxy.kind == .terminatingGateway {
-        services.formUnion(self.services(linkedTo: proxy.name))
+      } else {
+        services.formUnion(servicesNeedingLeaves(of: proxy))
       }
     }
     return services
