@@ -111,22 +111,41 @@ func bestOf(_ runs: Int, _ body: () -> Void) -> Double {
 /// full once, then again after an edit of one registration's port, incrementally (best of 5, or
 /// of `BENCH_EDITS` edits, so a profiler sees mostly re-reads).
 func catalogFile(_ path: String) {
-  guard let data = FileManager.default.contents(atPath: path), var text = String(data: data, encoding: .utf8) else {
+  guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
     print("cannot read \(path)")
     return
   }
   var reader = CatalogFileReader(name: path)
   let full = bestOf(1) { _ = try! reader.read(data) }
-  var port = 0
   guard let range = text.range(of: #""Port": "#) ?? text.range(of: #""Port":"#) else { return print("no Port in \(path)") }
-  let edit = bestOf(Int(ProcessInfo.processInfo.environment["BENCH_EDITS"] ?? "") ?? 5) {
-    port += 1
-    let end = text[range.upperBound...].firstIndex { !$0.isNumber }!
-    text.replaceSubrange(range.upperBound..<end, with: "\(20_000 + port)")
-    _ = try! reader.read(Data(text.utf8))
+  // Two versions that differ in one registration's port, made before timing: each read is an edit.
+  let end = text[range.upperBound...].firstIndex { !$0.isNumber }!
+  let versions = [20_001, 20_002].map { port in
+    var edited = text
+    edited.replaceSubrange(range.upperBound..<end, with: "\(port)")
+    return Data(edited.utf8)
   }
-  print(String(format: "catalog file %@ (%.1f MB): first read %.1f ms, re-read after a one-registration edit %.1f ms (best of 5)",
-    (path as NSString).lastPathComponent, Double(data.count) / 1e6, full * 1000, edit * 1000))
+  var next = 0
+  let edit = bestOf(Int(ProcessInfo.processInfo.environment["BENCH_EDITS"] ?? "") ?? 5) {
+    _ = try! reader.read(versions[next])
+    next = 1 - next
+  }
+  // And two that differ in one Lambda's ARN (a config entry), as `loadgen run --change all` edits.
+  var entryEdit = Double.nan
+  if let function = text.range(of: ":function:") {
+    let entryVersions = ["a", "b"].map { suffix in
+      var edited = text
+      edited.insert(contentsOf: suffix, at: function.upperBound)
+      return Data(edited.utf8)
+    }
+    entryEdit = bestOf(5) {
+      _ = try! reader.read(entryVersions[next])
+      next = 1 - next
+    }
+  }
+  print(String(
+    format: "catalog file %@ (%.1f MB): first read %.1f ms, re-read after a one-registration edit %.1f ms, after a one-entry edit %.1f ms (best of 5)",
+    (path as NSString).lastPathComponent, Double(data.count) / 1e6, full * 1000, edit * 1000, entryEdit * 1000))
 }
 
 // `lambda-xds-bench [snapshot] [translation] [change] [wide] [file PATH]`: both unless named (so a profiler sees one).

@@ -32,6 +32,78 @@ struct CatalogFileReaderTests {
     }
   }
 
+  @Test(
+    "edits inside one object, read from that object alone",
+    arguments: ["mesh-upstreams", "mesh-bad-input", "gated", "intentions", "invalid", "mesh-tproxy", "mesh-datacenters"])
+  func oneObjectEdits(name: String) throws {
+    guard case .object(var root) = try JSONValue(parsing: Data(contentsOf: Self.fixtures.appendingPathComponent("\(name).json")))
+    else { return }
+    var registrations = root.removeValue(forKey: "registrations")?.array ?? []
+    var entries = root.removeValue(forKey: "config_entries")?.array ?? []
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    func encoded(_ value: JSONValue) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+    // Each object encoded on its own, so an edit of one leaves every other byte as it was.
+    func text(_ registrations: [JSONValue], _ entries: [JSONValue]) throws -> Data {
+      var members = try root.keys.sorted().map { "\(try encoded(.string($0))):\(try encoded(root[$0]!))" }
+      members.append(#""registrations": [\#n  "# + (try registrations.map(encoded).joined(separator: ",\n  ")) + "\n]")
+      members.append(#""config_entries": ["# + (try entries.map(encoded).joined(separator: ", ")) + "]")
+      return Data(("{" + members.joined(separator: ",\n") + "}").utf8)
+    }
+    var reader = CatalogFileReader(name: name)
+    var random = SplitMix(seed: UInt64(name.utf8.count) * 104_729)
+    var previous: CatalogSnapshot?
+    let ids = registrations.compactMap { $0["Service"]?["ID"]?.string }
+    for step in 0..<150 {
+      var data: Data
+      if step == 0 || (registrations.isEmpty && entries.isEmpty) {
+        data = try text(registrations, entries)
+      } else if Int.random(in: 0..<3, using: &random) > 0 || entries.isEmpty, !registrations.isEmpty {
+        let index = Int.random(in: 0..<registrations.count, using: &random)
+        let kept = registrations
+        switch Int.random(in: 0..<7, using: &random) {
+        case 0: registrations[index] = registrations[index].setting(["Service", "Port"], .number(Double(random.next() % 30000 + 1)))
+        case 1: registrations[index] = registrations[index].setting(["Service", "Meta"], .object(["v": .string("\(random.next() % 3)")]))
+        case 2 where !ids.isEmpty:
+          // Now naming another registration's instance (the later one naming an id defines it).
+          registrations[index] = registrations[index].setting(["Service", "ID"], .string(ids.randomElement(using: &random)!))
+        case 3: registrations[index] = .object(["Node": .number(5)])
+        case 4: registrations[index] = registrations[index].setting(["Service", "Service"], .string("renamed-\(random.next() % 3)"))
+        case 5:
+          // Broken inside the object: the whole file is refused and the reader stays as it was.
+          let broken = try String(decoding: text(registrations, entries), as: UTF8.self)
+            .replacingOccurrences(of: try encoded(registrations[index]), with: #"{"Node": "#)
+          #expect(throws: CatalogError.self) { try reader.read(Data(broken.utf8)) }
+          registrations = kept
+        default:
+          // Spacing only, inside the object (no string in the fixtures holds `{"`).
+          let spaced = try encoded(registrations[index]).replacingOccurrences(of: #"{""#, with: #"{ ""#)
+          let original = try String(decoding: text(registrations, entries), as: UTF8.self)
+          let changed = original.replacingOccurrences(of: try encoded(registrations[index]), with: spaced)
+          #expect(try reader.read(Data(changed.utf8)) == nil, "step \(step): respacing one object published something")
+          #expect(try reader.read(Data(original.utf8)) == nil)
+        }
+        data = try text(registrations, entries)
+      } else {
+        let index = Int.random(in: 0..<entries.count, using: &random)
+        switch Int.random(in: 0..<3, using: &random) {
+        case 0: entries[index] = entries[index].setting(["Protocol"], .string(["http", "tcp", "grpc"].randomElement(using: &random)!))
+        case 1: entries[index] = .object(["Kind": .number(5)])
+        default: entries[index] = entries[index].setting(["Meta"], .object(["v": .string("\(random.next() % 3)")]))
+        }
+        data = try text(registrations, entries)
+      }
+      let fresh = try CatalogFile.snapshot(data: data, name: name)
+      if let (snapshot, change) = try reader.read(data) {
+        #expect(Bool(snapshot == fresh), "step \(step): the incremental read differs from a fresh read")
+        #expect(change == CatalogChange(from: previous, to: fresh), "step \(step): wrong change")
+        previous = snapshot
+      } else {
+        #expect(Bool(previous == fresh), "step \(step): an edit was reported as nothing new")
+      }
+    }
+  }
+
   @Test("an edit that only respaces the file or reorders keys publishes nothing; a broken one throws and changes nothing")
   func unchanged() throws {
     var reader = CatalogFileReader(name: "t")
