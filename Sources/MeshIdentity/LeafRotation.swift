@@ -73,10 +73,26 @@ public struct LeafRotation: Sendable {
   }
 
   /// Puts the catalog under this CA's trust domain and brings its leaves up to date.
+  /// - Parameter change: what changed since the last call, when known: a change that cannot
+  ///   alter which services need leaves skips the pass over every proxy (renewals wait for
+  ///   the next call without one, which ``nextRenewal`` schedules).
   /// - Returns: true when the certificates changed.
-  public mutating func apply(to catalog: inout CatalogSnapshot, now: Date) throws -> Bool {
+  public mutating func apply(to catalog: inout CatalogSnapshot, change: CatalogChange? = nil, now: Date) throws -> Bool {
     catalog.trustDomain = authority.trustDomain
+    if let change, !leaves.isEmpty, !Self.mayChangeLeafServices(change, catalog) { return false }
     return try update(services: catalog.servicesNeedingLeaves, datacenter: catalog.datacenter, now: now)
+  }
+
+  /// Whether a change can add or drop a service that needs a leaf: one of a proxy's own
+  /// registration, or of a terminating gateway's instances or links (a `*` link reaches
+  /// services by what they are, so any change may).
+  private static func mayChangeLeafServices(_ change: CatalogChange, _ catalog: CatalogSnapshot) -> Bool {
+    if change.everything || !change.proxies.isEmpty { return true }
+    if catalog.gatewayLinks.values.contains(where: { $0.contains("*") }) { return true }
+    return change.services.contains { service in
+      catalog.gatewayLinks[service] != nil
+        || catalog.instancesByService[service]?.contains { $0.kind == .terminatingGateway } == true
+    }
   }
 
   /// The earliest moment a leaf needs renewing.

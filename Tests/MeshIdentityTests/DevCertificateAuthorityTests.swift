@@ -59,6 +59,32 @@ struct DevCertificateAuthorityTests {
     #expect(rotation.certificates.rootsPEM == rotation.authority.rootPEM)
   }
 
+  @Test("a change that cannot alter which services need leaves skips the pass; one of a proxy or gateway does not")
+  func changeAware() throws {
+    func sidecar(_ service: String) -> ServiceInstance {
+      ServiceInstance(
+        id: "\(service)-sidecar-proxy", name: "\(service)-sidecar-proxy", kind: .connectProxy, address: "10.0.0.1", port: 21000,
+        proxy: ProxyConfig(destinationServiceName: service))
+    }
+    let now = Date()
+    var catalog = CatalogSnapshot(datacenter: "dc1", instances: [sidecar("api")])
+    var rotation = LeafRotation(authority: try DevCertificateAuthority(trustDomain: "abc.consul"), lifetime: 100)
+    #expect(try rotation.apply(to: &catalog, change: .all, now: now))
+    #expect(catalog.trustDomain == "abc.consul")
+    catalog.upsert(sidecar("web"))
+    // Told only that some service changed, the rotation keeps its leaves as they are...
+    #expect(try !rotation.apply(to: &catalog, change: CatalogChange(services: ["web"]), now: now))
+    #expect(rotation.leaves.keys.sorted() == ["api"])
+    // ...told of the new proxy, or without a change (a renewal tick), it looks at every proxy.
+    #expect(try rotation.apply(to: &catalog, change: CatalogChange(proxies: ["web-sidecar-proxy"]), now: now))
+    #expect(rotation.leaves.keys.sorted() == ["api", "web"])
+    catalog.upsert(ServiceInstance(id: "tgw", name: "tgw", kind: .terminatingGateway, address: "10.0.0.2", port: 8443))
+    catalog.gatewayLinks["tgw"] = ["fn"]
+    #expect(try rotation.apply(to: &catalog, change: CatalogChange(services: ["tgw"]), now: now))
+    #expect(rotation.leaves["fn"] != nil)
+    #expect(try rotation.apply(to: &catalog, now: now.addingTimeInterval(60)))
+  }
+
   @Test("with a store, a restarted rotation takes up the same leaves; another CA's leaves are issued anew")
   func keptLeaves() throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("leaves-\(UUID())")

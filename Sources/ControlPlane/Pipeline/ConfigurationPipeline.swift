@@ -234,7 +234,7 @@ public final class ConfigurationPipeline: Sendable {
           work.rotation = LeafRotation(
             authority: try makeAuthority(catalog.trustDomain), lifetime: leafLifetime, store: leafStore)
         }
-        renewed = try work.rotation!.apply(to: &catalog, now: now)
+        renewed = try work.rotation!.apply(to: &catalog, change: force ? work.pendingChange : nil, now: now)
         if renewed {
           logger.info("mesh leaf certificates issued", metadata: ["services": "\(work.rotation!.leaves.count)"])
         }
