@@ -126,7 +126,8 @@ func catalogFile(_ path: String) {
     return Data(edited.utf8)
   }
   var next = 0
-  let edit = bestOf(Int(ProcessInfo.processInfo.environment["BENCH_EDITS"] ?? "") ?? 5) {
+  let edits = Int(ProcessInfo.processInfo.environment["BENCH_EDITS"] ?? "") ?? 5
+  let edit = bestOf(edits) {
     _ = try! reader.read(versions[next])
     next = 1 - next
   }
@@ -138,7 +139,7 @@ func catalogFile(_ path: String) {
       edited.insert(contentsOf: suffix, at: function.upperBound)
       return Data(edited.utf8)
     }
-    entryEdit = bestOf(5) {
+    entryEdit = bestOf(edits) {
       _ = try! reader.read(entryVersions[next])
       next = 1 - next
     }

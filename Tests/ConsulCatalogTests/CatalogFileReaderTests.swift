@@ -86,9 +86,16 @@ struct CatalogFileReaderTests {
         data = try text(registrations, entries)
       } else {
         let index = Int.random(in: 0..<entries.count, using: &random)
-        switch Int.random(in: 0..<3, using: &random) {
+        switch Int.random(in: 0..<4, using: &random) {
         case 0: entries[index] = entries[index].setting(["Protocol"], .string(["http", "tcp", "grpc"].randomElement(using: &random)!))
         case 1: entries[index] = .object(["Kind": .number(5)])
+        case 2:
+          // A Lambda declaration added or moved to another function (or region, which is refused).
+          let region = ["us-east-1", "eu-west-1", "mars-1"].randomElement(using: &random)!
+          entries[index] = entries[index].setting(["EnvoyExtensions"], .array([.object([
+            "Name": .string("builtin/aws/lambda"),
+            "Arguments": .object(["ARN": .string("arn:aws:lambda:\(region):123456789012:function:f\(random.next() % 3)")]),
+          ])]))
         default: entries[index] = entries[index].setting(["Meta"], .object(["v": .string("\(random.next() % 3)")]))
         }
         data = try text(registrations, entries)

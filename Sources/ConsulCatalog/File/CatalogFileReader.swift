@@ -137,7 +137,20 @@ public struct CatalogFileReader: Sendable {
   private mutating func readEntry(
     _ index: Int, _ value: JSONValue, _ span: Range<Int>, _ data: Data
   ) -> (CatalogSnapshot, CatalogChange)? {
-    entryResults[index] = Parsed(Result { () throws(CatalogError) in try ConfigEntry(value) })
+    let old = entryResults[index]
+    let new = Parsed(Result { () throws(CatalogError) in try ConfigEntry(value) })
+    entryResults[index] = new
+    // One service's defaults, edited where they are the ones in force: that service alone.
+    if case .success(.serviceDefaults(let before)) = old.result, case .success(.serviceDefaults(let after)) = new.result,
+      before.name == after.name, last!.serviceDefaults[before.name] == before,
+      !entryResults[(index + 1)...].contains(where: { $0.value?.serviceDefaultsName == before.name })
+    {
+      var snapshot = last!
+      last = nil
+      let change = snapshot.replaceServiceDefaults(after)
+      moved(.entries, index, span, data, snapshot)
+      return change.isEmpty ? nil : (snapshot, change)
+    }
     let previous = last!
     var snapshot = previous
     entryRejections = snapshot.apply(
@@ -296,7 +309,23 @@ extension CatalogFile {
   }
 }
 
+extension ConfigEntry {
+  fileprivate var serviceDefaultsName: String? {
+    if case .serviceDefaults(let entry) = self { entry.name } else { nil }
+  }
+}
+
 extension CatalogSnapshot {
+  /// Replaces the service-defaults in force for one service (what ``apply(_:previousLambdas:settings:)``
+  /// does for it when only that entry changed).
+  mutating func replaceServiceDefaults(_ entry: ServiceDefaults) -> CatalogChange {
+    let lambda = LambdaRegistration.parse(entry, inheritedProtocol: proxyDefaults.protocol, settings: lambdaSettings[entry.name])
+    guard serviceDefaults[entry.name] != entry || lambdas[entry.name] != lambda else { return CatalogChange() }
+    serviceDefaults[entry.name] = entry
+    lambdas[entry.name] = lambda
+    return CatalogChange(services: [entry.name])
+  }
+
   /// Sets everything config entries decide (defaults, links, intentions, Lambda declarations)
   /// from parsed entries; a Lambda declaration is read again only where its entry changed.
   /// - Returns: the rejected entries, with why.
