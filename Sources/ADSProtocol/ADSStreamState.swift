@@ -87,10 +87,14 @@ public struct ADSStreamState: Sendable {
     guard let snapshot else { return [] }
     var responses: [PlannedResponse] = []
     for type in ResourceType.allCases {
-      guard var sub = types[type], sub.requested, sub.inFlight == nil, !isHeld(type, snapshot)
+      guard let current = types[type], current.requested, current.inFlight == nil,
+        current.plannedVersion != snapshot.version(type) || !current.forced.isEmpty, !isHeld(type, snapshot)
       else { continue }
-      guard let response = plan(type, &sub, snapshot) else { continue }
+      var sub = current
+      let response = plan(type, &sub, snapshot)
+      sub.plannedVersion = snapshot.version(type)
       types[type] = sub
+      guard let response else { continue }
       responses.append(response)
       if type == .cluster { refreshEndpoints(after: response) }
     }
@@ -145,6 +149,7 @@ public struct ADSStreamState: Sendable {
       for reference in cluster.references where reference.type == .endpoint {
         endpoints.known[reference.name] = nil
         endpoints.rejected[reference.name] = nil
+        endpoints.plannedVersion = nil
       }
     }
     types[.endpoint] = endpoints

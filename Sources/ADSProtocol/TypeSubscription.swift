@@ -19,6 +19,11 @@ struct TypeSubscription {
   var inFlight: InFlight?
   var lastNonce: String?
   var answered = false
+  /// The snapshot's version of this type when it was last planned, with the subscription and
+  /// the client's state as they are since (answers to that plan keep it): planning the same
+  /// version again would send nothing, so a stream that many snapshots and ACKs pass through
+  /// plans only the types that changed. Anything else that edits the subscription clears it.
+  var plannedVersion: String?
 
   struct InFlight {
     var nonce: String
@@ -31,6 +36,8 @@ struct TypeSubscription {
 
   /// State of the world: the list is the whole subscription.
   mutating func replace(with list: [String], type: ResourceType) {
+    let (oldNames, oldWildcard) = (names, wildcard)
+    defer { if names != oldNames || wildcard != oldWildcard { plannedVersion = nil } }
     var newNames = Set(list)
     let wasWildcard = wildcard
     if type.isFullState {
@@ -55,6 +62,7 @@ struct TypeSubscription {
     subscribe: [String], unsubscribe: [String], type: ResourceType, isFirst: Bool,
     initialVersions: [String: String]
   ) {
+    if isFirst || !subscribe.isEmpty || !unsubscribe.isEmpty { plannedVersion = nil }
     if isFirst {
       known = initialVersions
       if subscribe.isEmpty && type.isFullState { wildcard = true }
