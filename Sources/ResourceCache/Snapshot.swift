@@ -10,7 +10,9 @@ public struct Snapshot: Sendable, Equatable {
   private let byType: [ResourceType: [String: EncodedResource]]
   private let versions: [ResourceType: String]
 
-  public init(_ resources: [EncodedResource]) throws(SnapshotError) {
+  /// - Parameter previous: the proxy's last snapshot: a type whose resources are all the same
+  ///   keeps its version without hashing them again (a change usually touches one or two types).
+  public init(_ resources: [EncodedResource], reusing previous: Snapshot? = nil) throws(SnapshotError) {
     var byType: [ResourceType: [String: EncodedResource]] = [:]
     for resource in resources {
       if byType[resource.type, default: [:]].updateValue(resource, forKey: resource.name) != nil {
@@ -29,7 +31,12 @@ public struct Snapshot: Sendable, Equatable {
     self.byType = byType
     var versions: [ResourceType: String] = [:]
     for type in ResourceType.allCases {
-      versions[type] = Self.typeVersion(byType[type] ?? [:])
+      let mine = byType[type] ?? [:]
+      if let previous, let version = previous.versions[type], previous.byType[type] ?? [:] == mine {
+        versions[type] = version
+      } else {
+        versions[type] = Self.typeVersion(mine)
+      }
     }
     self.versions = versions
   }

@@ -88,7 +88,7 @@ public struct Translator: Sendable {
     do {
       let context = TranslationContext(
         catalog: catalog, certificates: certificates, environment: value.environment, plan: value.plan,
-        previous: value.resources)
+        previous: value.resources, previousProxies: value.proxies)
       for node in affected { results.append((node, catalog.proxies[node].map { context.translate($0) })) }
       built = context.used
     }
@@ -117,6 +117,8 @@ final class TranslationContext {
   private(set) lazy var localMeshGateways: [ServiceInstance] = catalog.localMeshGateways
   /// Built in an earlier translation (same environment).
   private let previous: [SpecKey: KeptResource]
+  /// The earlier translation's proxies, whose snapshots' type versions a new one may keep.
+  private let previousProxies: [String: ProxyTranslation]
   /// Built or reused in this one.
   private(set) var used: [SpecKey: KeptResource] = [:]
 
@@ -126,7 +128,7 @@ final class TranslationContext {
 
   init(
     catalog: CatalogSnapshot, certificates: MeshCertificates, environment: TranslationEnvironment,
-    plan: LambdaRoutingPlan, previous: [SpecKey: KeptResource]
+    plan: LambdaRoutingPlan, previous: [SpecKey: KeptResource], previousProxies: [String: ProxyTranslation] = [:]
   ) {
     self.catalog = catalog
     self.certificates = certificates
@@ -135,6 +137,7 @@ final class TranslationContext {
     self.connectEndpoints = catalog.connectEndpointsByService
     self.instancesByService = catalog.instancesByService
     self.previous = previous
+    self.previousProxies = previousProxies
   }
 
   /// Notes that the proxy being translated depends on a service (its instances, endpoints,
@@ -161,7 +164,7 @@ final class TranslationContext {
     var findings = Array(Set(builder.findings)).sorted()
     var snapshot: Snapshot?
     do {
-      snapshot = try Snapshot(Array(builder.resources.values))
+      snapshot = try Snapshot(Array(builder.resources.values), reusing: previousProxies[proxy.id]?.snapshot)
     } catch {
       findings.append(.error(proxy.id, "internal error, keeping the previous configuration: \(error)"))
     }
@@ -194,10 +197,17 @@ final class TranslationContext {
 
 /// Collects one proxy's resources (one per type and name) and findings.
 struct ProxyBuilder {
-  var resources: [ResourceKey: EncodedResource] = [:]
+  private(set) var resources: [ResourceKey: EncodedResource] = [:]
   var findings: [Finding] = []
   /// The Lambda ARNs (qualifier included) this proxy signs Invoke requests for.
-  var signs: Set<String> = []
+  private(set) var signs: Set<String> = []
+  /// While a part runs (``capture(_:_:)``): what it added, so a failed part can be taken out
+  /// again. Parts add straight into the proxy's tables instead of into their own.
+  private var addedKeys: [ResourceKey] = []
+  private var addedSigns: [String] = []
+  private var capturing = 0
+
+  init() { resources.reserveCapacity(16) }
 
   /// Two different resources under one name would be a NACK; the first is kept, with a finding.
   mutating func add(_ resource: EncodedResource) {
@@ -209,22 +219,36 @@ struct ProxyBuilder {
       return
     }
     resources[key] = resource
+    if capturing > 0 { addedKeys.append(key) }
+  }
+
+  /// Notes that the proxy signs for a function.
+  mutating func sign(_ arn: String) {
+    if signs.insert(arn).inserted, capturing > 0 { addedSigns.append(arn) }
   }
 
   mutating func warn(_ service: String, _ message: String) { findings.append(.warning(service, message)) }
   mutating func fail(_ service: String, _ message: String) { findings.append(.error(service, message)) }
 
-  /// Runs one part of the proxy; an encoding failure leaves that part out, not the proxy.
+  /// Runs one part of the proxy; an encoding failure leaves that part out (its findings stay),
+  /// not the proxy.
   mutating func capture<T>(_ service: String, _ body: (inout ProxyBuilder) throws -> T?) -> T? {
-    var part = ProxyBuilder()
+    let (keys, arns) = (addedKeys.count, addedSigns.count)
+    capturing += 1
+    defer {
+      capturing -= 1
+      if capturing == 0 {
+        addedKeys.removeAll(keepingCapacity: true)
+        addedSigns.removeAll(keepingCapacity: true)
+      }
+    }
     do {
-      let result = try body(&part)
-      for resource in part.resources.values { add(resource) }
-      findings += part.findings
-      signs.formUnion(part.signs)
-      return result
+      return try body(&self)
     } catch {
-      findings += part.findings
+      for key in addedKeys[keys...] { resources[key] = nil }
+      for arn in addedSigns[arns...] { signs.remove(arn) }
+      addedKeys.removeSubrange(keys...)
+      addedSigns.removeSubrange(arns...)
       fail(service, "left out: \(error)")
       return nil
     }

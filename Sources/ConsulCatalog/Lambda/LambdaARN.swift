@@ -8,6 +8,10 @@ public struct LambdaARN: Sendable, Hashable, CustomStringConvertible {
   public let account: String
   public let function: String
   public let qualifier: String?
+  /// The ARN as written (every part is checked verbatim, so it is also the canonical form);
+  /// kept because every proxy that signs for the function names it, and equality and hashing
+  /// need only it.
+  public let description: String
 
   public init(_ text: String) throws(CatalogError) {
     // Checked byte by byte on one copy of the bytes: every valid part is ASCII, and a catalog
@@ -49,11 +53,11 @@ public struct LambdaARN: Sendable, Hashable, CustomStringConvertible {
     account = string(4)
     function = string(6)
     qualifier = ends.count == 8 ? string(7) : nil
+    description = text
   }
 
-  public var description: String {
-    "arn:\(partition):lambda:\(region):\(account):function:\(function)" + (qualifier.map { ":\($0)" } ?? "")
-  }
+  public static func == (lhs: Self, rhs: Self) -> Bool { lhs.description == rhs.description }
+  public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
   /// e.g. us-east-1, eu-central-2, us-gov-west-1, cn-north-1.
   static func isRegion(_ text: ArraySlice<UInt8>) -> Bool {

@@ -41,7 +41,7 @@ extension TranslationContext {
           service: service, sni: sni, kind: .lambda(function),
           rbac: IntentionsRBAC.rules(intentions, trustDomain: trustDomain, defaultPolicy: intentionPolicy, http: true))
         part.add(try shared(GatewayListener.Routes(chain: chain)))
-        part.signs.insert(function.arn.description)
+        part.sign(function.arn.description)
         return chain
       }
       if let chain { chains.append(chain) }

@@ -34,7 +34,7 @@ extension TranslationContext {
         }
         let cluster = try shared(LambdaCluster(service: split.service, function: function))
         builder.add(cluster)
-        builder.signs.insert(function.arn.description)
+        builder.sign(function.arn.description)
         targets.append(
           .init(
             service: split.service, function: function, cluster: cluster.name, weight: split.weight,

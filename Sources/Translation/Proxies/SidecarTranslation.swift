@@ -171,7 +171,7 @@ extension TranslationContext {
       case .direct(let function):
         let cluster = try shared(LambdaCluster(service: service, function: function))
         part.add(cluster)
-        part.signs.insert(function.arn.description)
+        part.sign(function.arn.description)
         let intentions = catalog.effectiveIntentions(for: service)
         return .lambda(
           function, cluster: cluster.name, route: id,
