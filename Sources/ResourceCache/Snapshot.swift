@@ -10,17 +10,42 @@ public struct Snapshot: Sendable, Equatable {
   private let byType: [ResourceType: [String: EncodedResource]]
   private let versions: [ResourceType: String]
 
+  public init(_ resources: [EncodedResource]) throws(SnapshotError) {
+    var keyed: [ResourceKey: EncodedResource] = [:]
+    keyed.reserveCapacity(resources.count)
+    for resource in resources where keyed.updateValue(resource, forKey: ResourceKey(resource.type, resource.name)) != nil {
+      throw SnapshotError(.duplicateName, "two \(resource.type) resources are named \(resource.name)")
+    }
+    try self.init(keyed, reusing: nil)
+  }
+
+  /// Resources keyed by their own type and name.
   /// - Parameter previous: the proxy's last snapshot: a type whose resources are all the same
-  ///   keeps its version without hashing them again (a change usually touches one or two types).
-  public init(_ resources: [EncodedResource], reusing previous: Snapshot? = nil) throws(SnapshotError) {
+  ///   keeps its table and version as they were, without building or hashing them again (a
+  ///   change usually touches one or two types of a proxy).
+  public init(_ resources: [ResourceKey: EncodedResource], reusing previous: Snapshot?) throws(SnapshotError) {
+    var grouped = [[EncodedResource]](repeating: [], count: ResourceType.allCases.count)
+    for resource in resources.values { grouped[resource.type.rawValue].append(resource) }
     var byType: [ResourceType: [String: EncodedResource]] = [:]
-    for resource in resources {
-      if byType[resource.type, default: [:]].updateValue(resource, forKey: resource.name) != nil {
-        throw SnapshotError(.duplicateName, "two \(resource.type) resources are named \(resource.name)")
+    var versions: [ResourceType: String] = [:]
+    for type in ResourceType.allCases {
+      let list = grouped[type.rawValue]
+      // Names are distinct (they are keys): as many, all found with their versions, is the same.
+      if let previous, let kept = previous.byType[type] ?? (list.isEmpty ? [:] : nil), kept.count == list.count,
+        list.allSatisfy({ kept[$0.name] == $0 })
+      {
+        if !kept.isEmpty { byType[type] = kept }
+        versions[type] = previous.versions[type]
+        continue
       }
+      var table: [String: EncodedResource] = [:]
+      table.reserveCapacity(list.count)
+      for resource in list { table[resource.name] = resource }
+      if !table.isEmpty { byType[type] = table }
+      versions[type] = Self.typeVersion(table)
     }
     var missing: [String] = []
-    for resource in resources {
+    for resource in resources.values {
       for reference in resource.references where byType[reference.type]?[reference.name] == nil {
         missing.append("\(resource.type)/\(resource.name) refers to missing \(reference)")
       }
@@ -29,15 +54,6 @@ public struct Snapshot: Sendable, Equatable {
       throw SnapshotError(.missingReference, missing.sorted().joined(separator: "; "))
     }
     self.byType = byType
-    var versions: [ResourceType: String] = [:]
-    for type in ResourceType.allCases {
-      let mine = byType[type] ?? [:]
-      if let previous, let version = previous.versions[type], previous.byType[type] ?? [:] == mine {
-        versions[type] = version
-      } else {
-        versions[type] = Self.typeVersion(mine)
-      }
-    }
     self.versions = versions
   }
 
