@@ -9,20 +9,35 @@ import Crypto
 /// `Data` is copy-on-write: every snapshot, stream and response that carries this value shares the
 /// same buffer, so a resource sent to a thousand proxies is serialized exactly once.
 public struct EncodedResource: Sendable, Hashable, CustomStringConvertible {
-  public let type: ResourceType
-  public let name: String
-  public let version: String
-  public let bytes: Data
+  /// The fields, in one shared box: snapshots, builders, streams and responses copy resources
+  /// all the time, and a copy then costs one reference instead of one per field.
+  private final class Storage: Sendable {
+    let type: ResourceType
+    let name: String
+    let version: String
+    let bytes: Data
+    let references: Set<ResourceKey>
+
+    init(type: ResourceType, name: String, version: String, bytes: Data, references: Set<ResourceKey>) {
+      self.type = type
+      self.name = name
+      self.version = version
+      self.bytes = bytes
+      self.references = references
+    }
+  }
+  private let storage: Storage
+
+  public var type: ResourceType { storage.type }
+  public var name: String { storage.name }
+  public var version: String { storage.version }
+  public var bytes: Data { storage.bytes }
   /// What Envoy must also receive before this resource can warm (EDS for an EDS cluster, RDS for
   /// a listener's connection manager, SDS for TLS contexts).
-  public let references: Set<ResourceKey>
+  public var references: Set<ResourceKey> { storage.references }
 
   public init(type: ResourceType, name: String, bytes: Data, references: Set<ResourceKey> = []) {
-    self.type = type
-    self.name = name
-    self.bytes = bytes
-    self.version = ContentHash.hex(of: bytes)
-    self.references = references
+    storage = Storage(type: type, name: name, version: ContentHash.hex(of: bytes), bytes: bytes, references: references)
   }
 
   /// The resource as it travels inside a response; shares `bytes`.
@@ -34,7 +49,7 @@ public struct EncodedResource: Sendable, Hashable, CustomStringConvertible {
   }
 
   public static func == (lhs: Self, rhs: Self) -> Bool {
-    lhs.type == rhs.type && lhs.name == rhs.name && lhs.version == rhs.version
+    lhs.storage === rhs.storage || (lhs.type == rhs.type && lhs.name == rhs.name && lhs.version == rhs.version)
   }
 
   public func hash(into hasher: inout Hasher) {
