@@ -57,6 +57,14 @@ struct KeptResource: Sendable {
   var uses = 0
 }
 
+/// One proxy's translation with what it read, the specs it used and its upstream parts.
+struct TranslatedProxy {
+  var translation: ProxyTranslation
+  var reads: ProxyReads
+  var specs: [SpecKey]
+  var parts: [UpstreamPart?]
+}
+
 /// What a proxy's translation read of the catalog: a change to anything else leaves it as it is.
 struct ProxyReads: Sendable, Equatable {
   var services: Set<String> = []
@@ -82,14 +90,17 @@ public final class TranslationState: Sendable {
     var everyServiceReaders: Set<String> = []
     var resources: [SpecKey: KeptResource] = [:]
     var specs: [String: [SpecKey]] = [:]
+    /// Each sidecar's explicit upstreams as last translated, for the next change to reuse.
+    var upstreamParts: [String: [UpstreamPart?]] = [:]
 
-    /// Replaces one proxy's result and bookkeeping. `newSpecs` are kept keys (from `built` or
-    /// `resources`), so comparing them with the proxy's last ones is cheap, and a proxy whose
-    /// reads and resources stayed the same costs no index update.
-    mutating func record(
-      _ node: String, _ translation: ProxyTranslation?, reads newReads: ProxyReads?, specs newSpecs: [SpecKey],
-      built: [SpecKey: KeptResource]
-    ) {
+    /// Replaces one proxy's result and bookkeeping (nil: the proxy is gone). Its specs are kept
+    /// keys (from `built` or `resources`), so comparing them with the proxy's last ones is
+    /// cheap, and a proxy whose reads and resources stayed the same costs no index update.
+    mutating func record(_ node: String, _ result: TranslatedProxy?, built: [SpecKey: KeptResource]) {
+      let translation = result?.translation
+      let newReads = result?.reads
+      let newSpecs = result?.specs ?? []
+      upstreamParts[node] = result.flatMap { $0.parts.isEmpty ? nil : $0.parts }
       let oldReads = reads[node]
       let keptReads = translation == nil ? nil : newReads
       if oldReads != keptReads {

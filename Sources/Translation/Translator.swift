@@ -54,8 +54,7 @@ public struct Translator: Sendable {
     let context = TranslationContext(
       catalog: catalog, certificates: certificates, environment: value.environment, plan: value.plan, previous: [:])
     for (id, proxy) in catalog.proxies {
-      let (translation, reads, specs) = context.translate(proxy)
-      value.record(id, translation, reads: reads, specs: specs, built: context.used)
+      value.record(id, context.translate(proxy), built: context.used)
     }
     return CatalogTranslation(plan: value.plan, proxies: value.proxies, changed: nil)
   }
@@ -83,22 +82,17 @@ public struct Translator: Sendable {
     if !services.isEmpty || !change.proxies.isEmpty { affected.formUnion(value.everyServiceReaders) }
     // Translated first and recorded after, once the context (which reads `value.resources`) is
     // gone: recording while it is alive would copy every kept resource.
-    var results: [(String, (ProxyTranslation, ProxyReads, [SpecKey])?)] = []
+    var results: [(String, TranslatedProxy?)] = []
     var built: [SpecKey: KeptResource] = [:]
     do {
       let context = TranslationContext(
         catalog: catalog, certificates: certificates, environment: value.environment, plan: value.plan,
-        previous: value.resources, previousProxies: value.proxies)
+        previous: value.resources, previousProxies: value.proxies, changed: (services, change.proxies),
+        previousParts: value.upstreamParts)
       for node in affected { results.append((node, catalog.proxies[node].map { context.translate($0) })) }
       built = context.used
     }
-    for (node, result) in results {
-      if let (translation, reads, specs) = result {
-        value.record(node, translation, reads: reads, specs: specs, built: built)
-      } else {
-        value.record(node, nil, reads: nil, specs: [], built: [:])
-      }
-    }
+    for (node, result) in results { value.record(node, result, built: built) }
     return CatalogTranslation(plan: value.plan, proxies: value.proxies, changed: affected)
   }
 }
@@ -122,14 +116,23 @@ final class TranslationContext {
   /// Built or reused in this one.
   private(set) var used: [SpecKey: KeptResource] = [:]
 
-  /// What the proxy being translated read and used.
-  private var reads = ProxyReads()
-  private var specs: [SpecKey] = []
+  /// An incremental translation's reuse of explicit upstreams (see ``UpstreamPart``): the
+  /// services and proxies the change touched, and each proxy's parts from before.
+  let changed: (services: Set<String>, proxies: Set<String>)?
+  let previousParts: [String: [UpstreamPart?]]
+
+  /// What the proxy being translated read and used, and its explicit upstreams' parts.
+  var reads = ProxyReads()
+  var specs: [SpecKey] = []
+  var parts: [UpstreamPart?] = []
 
   init(
     catalog: CatalogSnapshot, certificates: MeshCertificates, environment: TranslationEnvironment,
-    plan: LambdaRoutingPlan, previous: [SpecKey: KeptResource], previousProxies: [String: ProxyTranslation] = [:]
+    plan: LambdaRoutingPlan, previous: [SpecKey: KeptResource], previousProxies: [String: ProxyTranslation] = [:],
+    changed: (services: Set<String>, proxies: Set<String>)? = nil, previousParts: [String: [UpstreamPart?]] = [:]
   ) {
+    self.changed = changed
+    self.previousParts = previousParts
     self.catalog = catalog
     self.certificates = certificates
     self.plan = plan
@@ -151,9 +154,10 @@ final class TranslationContext {
   var options: TranslationOptions { environment.options }
   var intentionPolicy: TranslationOptions.IntentionPolicy { options.intentionPolicy(for: catalog) }
 
-  func translate(_ proxy: ServiceInstance) -> (ProxyTranslation, ProxyReads, [SpecKey]) {
+  func translate(_ proxy: ServiceInstance) -> TranslatedProxy {
     reads = ProxyReads()
     specs = []
+    parts = []
     var builder = ProxyBuilder()
     switch proxy.kind {
     case .connectProxy: sidecar(proxy, &builder)
@@ -164,12 +168,13 @@ final class TranslationContext {
     var findings = Array(Set(builder.findings)).sorted()
     var snapshot: Snapshot?
     do {
-      snapshot = try Snapshot(Array(builder.resources.values), reusing: previousProxies[proxy.id]?.snapshot)
+      snapshot = try Snapshot(builder.resources, reusing: previousProxies[proxy.id]?.snapshot)
     } catch {
       findings.append(.error(proxy.id, "internal error, keeping the previous configuration: \(error)"))
     }
-    return (ProxyTranslation(
-        nodeID: proxy.id, kind: proxy.kind, snapshot: snapshot, findings: findings, signedFunctions: builder.signs.sorted()), reads, specs)
+    let translation = ProxyTranslation(
+      nodeID: proxy.id, kind: proxy.kind, snapshot: snapshot, findings: findings, signedFunctions: builder.signs.sorted())
+    return TranslatedProxy(translation: translation, reads: reads, specs: specs, parts: parts)
   }
 
   /// The encoded resource for a spec: from this translation, else the memo, else built now.
@@ -206,6 +211,7 @@ struct ProxyBuilder {
   private var addedKeys: [ResourceKey] = []
   private var addedSigns: [String] = []
   private var capturing = 0
+  private var repeatedAdds = 0
 
   init() { resources.reserveCapacity(16) }
 
@@ -213,6 +219,7 @@ struct ProxyBuilder {
   mutating func add(_ resource: EncodedResource) {
     let key = ResourceKey(resource.type, resource.name)
     if let existing = resources[key] {
+      repeatedAdds += 1
       if existing.version != resource.version {
         fail(resource.name, "two different \(resource.type) resources are named \(resource.name); the first is kept")
       }
@@ -220,6 +227,15 @@ struct ProxyBuilder {
     }
     resources[key] = resource
     if capturing > 0 { addedKeys.append(key) }
+  }
+
+  /// Leaves a part; the journals are kept only while a part runs.
+  private mutating func endPart() {
+    capturing -= 1
+    if capturing == 0 {
+      addedKeys.removeAll(keepingCapacity: true)
+      addedSigns.removeAll(keepingCapacity: true)
+    }
   }
 
   /// Notes that the proxy signs for a function.
@@ -230,18 +246,40 @@ struct ProxyBuilder {
   mutating func warn(_ service: String, _ message: String) { findings.append(.warning(service, message)) }
   mutating func fail(_ service: String, _ message: String) { findings.append(.error(service, message)) }
 
+  /// Runs `body` and returns what it added that stayed, and whether it added a resource the
+  /// proxy already had (then what it added depends on more than itself).
+  mutating func recording<T>(_ body: (inout ProxyBuilder) -> T) -> (T, Added) {
+    let (keys, arns, found, repeats) = (addedKeys.count, addedSigns.count, findings.count, repeatedAdds)
+    capturing += 1
+    defer { endPart() }
+    let result = body(&self)
+    let added = Added(
+      resources: addedKeys[keys...].compactMap { resources[$0] }, signs: Array(addedSigns[arns...]),
+      findings: Array(findings[found...]), repeated: repeatedAdds != repeats)
+    return (result, added)
+  }
+
+  /// What a recorded part added.
+  struct Added {
+    var resources: [EncodedResource]
+    var signs: [String]
+    var findings: [Finding]
+    var repeated: Bool
+  }
+
+  /// Adds what a part added before, again.
+  mutating func replay(_ added: Added) {
+    for resource in added.resources { add(resource) }
+    for arn in added.signs { sign(arn) }
+    findings += added.findings
+  }
+
   /// Runs one part of the proxy; an encoding failure leaves that part out (its findings stay),
   /// not the proxy.
   mutating func capture<T>(_ service: String, _ body: (inout ProxyBuilder) throws -> T?) -> T? {
     let (keys, arns) = (addedKeys.count, addedSigns.count)
     capturing += 1
-    defer {
-      capturing -= 1
-      if capturing == 0 {
-        addedKeys.removeAll(keepingCapacity: true)
-        addedSigns.removeAll(keepingCapacity: true)
-      }
-    }
+    defer { endPart() }
     do {
       return try body(&self)
     } catch {

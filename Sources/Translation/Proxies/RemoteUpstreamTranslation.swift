@@ -16,7 +16,10 @@ extension TranslationContext {
     let key = CatalogChange.remoteKey(service, datacenter: remote)
     read(key)
     read(service)
-    if let known = cache.filters[key] { return known }
+    if let known = cache.filters[key] {
+      cache.hits += 1
+      return known
+    }
     let mode = catalog.meshGatewayMode(of: upstream, proxy: sidecar.config)
     for problem in settings.problems { builder.warn(service, "upstream Config: \(problem)") }
     let filter: UpstreamFilter? = builder.capture(service) { part in
@@ -53,7 +56,7 @@ extension TranslationContext {
         service, id: id, settings: lambda ? UpstreamSettings(.object(["protocol": .string("http")])) : settings,
         endpoints: endpoints, lambda: function, datacenter: remote, sidecar, &part)
     }
-    cache.filters[key] = filter
+    cache.set(filter, for: key)
     return filter
   }
 

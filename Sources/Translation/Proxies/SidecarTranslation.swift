@@ -118,7 +118,8 @@ extension TranslationContext {
   {
     var bound: [String: String] = [:]
     var listened = Set<String>()
-    for upstream in sidecar.config.upstreams {
+    let proxyReads = reads.services
+    for (index, upstream) in sidecar.config.upstreams.enumerated() {
       let name = upstream.destinationName
       guard upstream.destinationType == "service" else {
         builder.warn(name, "upstream of type \(upstream.destinationType) is not supported; no listener")
@@ -136,20 +137,23 @@ extension TranslationContext {
         continue
       }
       bound[socket] = name
-      let id = MeshNames.upstreamID(upstream)
-      let settings = UpstreamSettings(catalog.resolvedConfig(of: upstream, caller: sidecar.service))
-      let remote = upstream.datacenter.isEmpty || upstream.datacenter == datacenter ? nil : upstream.datacenter
-      let reached = remote.map { reachRemote(upstream, in: $0, id: id, settings: settings, sidecar, &cache, &builder) }
-        ?? reach(name, id: id, settings: settings, sidecar, &cache, &builder)
-      guard let filter = reached else { continue }
-      _ = builder.capture(name) { part -> Void? in
-        part.add(
-          try shared(
-            UpstreamListener(
-              id: id, service: name, address: upstream.localBindAddress, port: port, filter: filter, datacenter: remote)))
-        return nil
+      let local = upstreamPart(index, of: sidecar, reusingAfter: proxyReads, &cache, &builder) { cache, builder in
+        let id = MeshNames.upstreamID(upstream)
+        let settings = UpstreamSettings(catalog.resolvedConfig(of: upstream, caller: sidecar.service))
+        let remote = upstream.datacenter.isEmpty || upstream.datacenter == datacenter ? nil : upstream.datacenter
+        let reached = remote.map { reachRemote(upstream, in: $0, id: id, settings: settings, sidecar, &cache, &builder) }
+          ?? reach(name, id: id, settings: settings, sidecar, &cache, &builder)
+        guard let filter = reached else { return false }
+        _ = builder.capture(name) { part -> Void? in
+          part.add(
+            try shared(
+              UpstreamListener(
+                id: id, service: name, address: upstream.localBindAddress, port: port, filter: filter, datacenter: remote)))
+          return nil
+        }
+        return remote == nil
       }
-      if remote == nil { listened.insert(name) }
+      if local { listened.insert(name) }
     }
     return listened
   }
@@ -161,7 +165,10 @@ extension TranslationContext {
     _ builder: inout ProxyBuilder
   ) -> UpstreamFilter? {
     read(service)
-    if let known = cache.filters[service] { return known }
+    if let known = cache.filters[service] {
+      cache.hits += 1
+      return known
+    }
     for problem in settings.problems { builder.warn(service, "upstream Config: \(problem)") }
     let filter: UpstreamFilter? = builder.capture(service) { part in
       switch plan.routes[service] {
@@ -205,7 +212,7 @@ extension TranslationContext {
         return try meshUpstream(service, id: id, settings: settings, endpoints: endpoints, sidecar, &part)
       }
     }
-    cache.filters[service] = filter
+    cache.set(filter, for: service)
     return filter
   }
 
@@ -361,7 +368,14 @@ struct Sidecar {
 /// What reaching each upstream service took, so an explicit and an implicit upstream to the
 /// same service share one cluster.
 struct UpstreamCache {
-  var filters: [String: UpstreamFilter?] = [:]
+  private(set) var filters: [String: UpstreamFilter?] = [:]
+  /// Keys in the order they were set, and how many lookups found one (for ``UpstreamPart``).
+  private(set) var added: [String] = []
+  var hits = 0
+
+  mutating func set(_ filter: UpstreamFilter?, for key: String) {
+    if filters.updateValue(filter, forKey: key) == nil { added.append(key) }
+  }
 }
 
 extension ExposePath {
