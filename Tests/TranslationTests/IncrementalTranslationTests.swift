@@ -55,6 +55,43 @@ struct IncrementalTranslationTests {
     try walk(catalog, certificates: MeshCertificates(rootsPEM: "roots", leaves: leaves), steps: 80, seed: 42)
   }
 
+  @Test("a sidecar reaching one service twice keeps the first upstream's filter when another upstream changes")
+  func repeatedDestination() throws {
+    var catalog = CatalogSnapshot(datacenter: "dc1", trustDomain: "11111111-2222-3333-4444-555555555555.consul")
+    for name in ["fn-1", "fn-2"] {
+      catalog.lambdas[name] = LambdaRegistration(
+        service: name, source: .envoyExtension,
+        function: .success(LambdaFunction(arn: try LambdaARN("arn:aws:lambda:us-east-1:123456789012:function:\(name)"))))
+    }
+    var upstreams = [("fn-1", 10_001), ("fn-2", 10_002), ("fn-1", 10_003)].map { Upstream(destinationName: $0, localBindPort: $1) }
+    // A mesh service twice, with different settings: the second takes the first's cluster.
+    for (port, timeout) in [(10_004, 1000), (10_005, 2000)] {
+      upstreams.append(Upstream(
+        destinationName: "svc", localBindPort: port, config: .object(["connect_timeout_ms": .number(Double(timeout))])))
+    }
+    catalog.upsert(ServiceInstance(
+      id: "svc", name: "svc", address: "10.2.0.1", port: 8080, connectNative: true))
+    catalog.upsert(ServiceInstance(
+      id: "app-sidecar-proxy", name: "app-sidecar-proxy", kind: .connectProxy, address: "10.1.0.1", port: 21000,
+      proxy: ProxyConfig(destinationServiceName: "app", localServicePort: 8080, upstreams: upstreams)))
+    let leaf = MeshCertificates.Leaf(certificatePEM: "cert", privateKeyPEM: "key")
+    let certificates = MeshCertificates(rootsPEM: "roots", leaves: ["app": leaf])
+    let translator = Translator()
+    let state = TranslationState()
+    _ = translator.translate(catalog, certificates: certificates, state: state)
+    for _ in 0..<2 {
+      let before = catalog
+      guard case .success(var function) = catalog.lambdas["fn-2"]!.function else { return }
+      function.invocationMode = function.invocationMode == .synchronous ? .asynchronous : .synchronous
+      catalog.lambdas["fn-2"]!.function = .success(function)
+      let kept = translator.translate(catalog, certificates: certificates, change: CatalogChange(from: before, to: catalog), state: state)
+      let fresh = translator.translate(catalog, certificates: certificates)
+      #expect(kept.changed == ["app-sidecar-proxy"])
+      #expect(kept.proxies["app-sidecar-proxy"]?.snapshot == fresh.proxies["app-sidecar-proxy"]?.snapshot)
+      #expect(kept.proxies["app-sidecar-proxy"]?.findings == fresh.proxies["app-sidecar-proxy"]?.findings)
+    }
+  }
+
   /// Applies `steps` random changes; after each, the kept translation must equal a fresh one.
   func walk(_ start: CatalogSnapshot, certificates start2: MeshCertificates, steps: Int, seed: UInt64) throws {
     var random = SplitMix(seed: seed)

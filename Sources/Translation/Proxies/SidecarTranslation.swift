@@ -119,6 +119,9 @@ extension TranslationContext {
     var bound: [String: String] = [:]
     var listened = Set<String>()
     let proxyReads = reads.services
+    // Filters a later upstream or the transparent proxy may take from the cache are kept with the parts.
+    let names = sidecar.config.upstreams.map(\.destinationName)
+    let keepFilters = sidecar.resolved.mode == .transparent || Set(names).count < names.count
     for (index, upstream) in sidecar.config.upstreams.enumerated() {
       let name = upstream.destinationName
       guard upstream.destinationType == "service" else {
@@ -137,7 +140,7 @@ extension TranslationContext {
         continue
       }
       bound[socket] = name
-      let local = upstreamPart(index, of: sidecar, reusingAfter: proxyReads, &cache, &builder) { cache, builder in
+      let local = upstreamPart(index, of: sidecar, reusingAfter: proxyReads, keepingFilters: keepFilters, &cache, &builder) { cache, builder in
         let id = MeshNames.upstreamID(upstream)
         let settings = UpstreamSettings(catalog.resolvedConfig(of: upstream, caller: sidecar.service))
         let remote = upstream.datacenter.isEmpty || upstream.datacenter == datacenter ? nil : upstream.datacenter

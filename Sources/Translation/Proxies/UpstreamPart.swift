@@ -8,12 +8,13 @@ import ConsulCatalog
 /// A part depends on its upstream (the proxy's registration, unchanged unless the change names
 /// the proxy), on the proxy's own service (read before any part), on the services it read, and
 /// on filters earlier parts left in the proxy's ``UpstreamCache`` (a part that took one, or added
-/// a resource the proxy already had, is always translated again).
+/// a resource the proxy already had, is always translated again). A replayed part puts its
+/// filters back in the cache where someone after it may take them (another upstream to the same
+/// service, the transparent proxy); elsewhere they are not kept.
 struct UpstreamPart: Sendable {
   let added: ProxyBuilder.Added
   let reads: Set<String>
   let specs: [SpecKey]
-  /// The filters it put in the proxy's cache.
   let filters: [(String, UpstreamFilter?)]
   /// Whether it gave the upstream a listener in this datacenter (``ServiceInstance`` names a
   /// local service the transparent proxy then leaves out).
@@ -25,7 +26,7 @@ extension TranslationContext {
   /// Upstream `index` of `sidecar`: the last translation's part when nothing it depends on
   /// changed, else `body` run and recorded. `body` returns whether it listened locally.
   func upstreamPart(
-    _ index: Int, of sidecar: Sidecar, reusingAfter proxyReads: Set<String>, _ cache: inout UpstreamCache,
+    _ index: Int, of sidecar: Sidecar, reusingAfter proxyReads: Set<String>, keepingFilters: Bool, _ cache: inout UpstreamCache,
     _ builder: inout ProxyBuilder, _ body: (inout UpstreamCache, inout ProxyBuilder) -> Bool
   ) -> Bool {
     let node = sidecar.proxy.id
@@ -46,7 +47,7 @@ extension TranslationContext {
     let (listened, added) = builder.recording { body(&cache, &$0) }
     let part = UpstreamPart(
       added: added, reads: reads.services, specs: Array(specs[specMark...]),
-      filters: cache.added[filterMark...].map { ($0, cache.filters[$0] ?? nil) }, listened: listened,
+      filters: keepingFilters ? cache.added[filterMark...].map { ($0, cache.filters[$0] ?? nil) } : [], listened: listened,
       reusable: !added.repeated && cache.hits == hits && !reads.everyService)
     reads.services.formUnion(outer.services)
     reads.everyService = reads.everyService || outer.everyService
