@@ -12,6 +12,8 @@ public final class SnapshotCache: Sendable {
     var nextWatcherID = 0
     /// The number of continuations in `watchers`, kept as they come and go (read every second).
     var watcherCount = 0
+    /// How many times a node was given a snapshot different from the one it had (or its first).
+    var replacements = 0
   }
 
   private let state = Mutex(State())
@@ -25,6 +27,7 @@ public final class SnapshotCache: Sendable {
     state.withLock { state in
       if state.snapshots[nodeID] == snapshot { return false }
       state.snapshots[nodeID] = snapshot
+      state.replacements += 1
       for watcher in state.watchers[nodeID, default: [:]].values { watcher.yield(snapshot) }
       return true
     }
@@ -64,6 +67,11 @@ public final class SnapshotCache: Sendable {
       }
     }
     return stream
+  }
+
+  /// How many different snapshots were set so far (a change's reach, for the memory trim).
+  public var replacementCount: Int {
+    state.withLock { $0.replacements }
   }
 
   /// Number of open update feeds (one per connected stream); for tests and metrics.

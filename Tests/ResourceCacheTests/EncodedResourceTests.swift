@@ -130,6 +130,30 @@ struct SnapshotCacheTests {
     #expect(one.version(.cluster) != other.version(.cluster))
   }
 
+  @Test("a snapshot built reusing the last one equals one built afresh, and keeps unchanged types' tables")
+  func reusingPrevious() throws {
+    let resources = [raw(.cluster, "a", "1"), raw(.cluster, "b", "1"), raw(.route, "r", "1")]
+    func keyed(_ list: [EncodedResource]) -> [ResourceKey: EncodedResource] {
+      Dictionary(uniqueKeysWithValues: list.map { (ResourceKey($0.type, $0.name), $0) })
+    }
+    let first = try Snapshot(keyed(resources), reusing: nil)
+    for edited in [
+      [raw(.cluster, "a", "1"), raw(.cluster, "b", "1"), raw(.route, "r", "2")],
+      [raw(.cluster, "a", "1"), raw(.route, "r", "1")],
+      [raw(.cluster, "a", "1"), raw(.cluster, "c", "1"), raw(.route, "r", "1")],
+      [raw(.cluster, "a", "2"), raw(.cluster, "b", "1"), raw(.route, "r", "1"), raw(.listener, "l", "1")],
+      resources,
+    ] {
+      let reused = try Snapshot(keyed(edited), reusing: first)
+      let fresh = try Snapshot(edited)
+      for type in ResourceType.allCases {
+        #expect(reused.version(type) == fresh.version(type), "\(type) of \(edited)")
+        #expect(reused.resources(type) == fresh.resources(type))
+      }
+    }
+    #expect(throws: SnapshotError.self) { try Snapshot(keyed([raw(.listener, "l", "1", refs: [ResourceKey(.route, "x")])]), reusing: first) }
+  }
+
   @Test("setting an identical snapshot notifies nobody; a new one reaches every watcher")
   func identicalSnapshotPushesNothing() async throws {
     let cache = SnapshotCache()
@@ -143,6 +167,7 @@ struct SnapshotCacheTests {
     #expect(cache.set(second, for: "n"))
     #expect(await iterator.next() == second, "the identical set was not delivered in between")
     #expect(cache.watcherCount == 1)
+    #expect(cache.replacementCount == 2, "the identical set replaced nothing")
   }
 
   @Test("a slow watcher gets only the newest snapshot")

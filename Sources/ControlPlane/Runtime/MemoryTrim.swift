@@ -10,26 +10,39 @@ import ResourceCache
 /// glibc's allocator keeps freed heap pages in its arenas: after a storm of connections ends the
 /// process would stay at its peak size (seen: 140 MiB after 1,400 misbehaving clients left,
 /// 57 MiB once trimmed). `malloc_trim` returns them; it runs once streams that went away have
-/// stopped going (checked every second: the pause it costs a large heap, ~100 ms at 1.5 GB,
-/// then follows a departure instead of repeating through it or landing in later work) and at
-/// least once a minute.
+/// stopped going, and once a change that replaced many snapshots has ended (the old ones are
+/// freed, and without a trim each such change left the process a few MiB larger), checked every
+/// second: the pause it costs a large heap, ~100 ms at 1.5 GB, then follows the event instead
+/// of repeating through it or landing in later work; and at least once a minute.
 enum MemoryTrim {
+  /// Replaced snapshots that make a change worth a trim once it has ended.
+  static let wideChange = 1_000
+
   static func run(watching cache: SnapshotCache, logger: Logger) async {
     var streams = cache.watcherCount
+    var replaced = cache.replacementCount
     var departed = false
+    var churned = 0
     var quiet = Duration.zero
     while !Task.isCancelled {
       try? await Task.sleep(for: .seconds(1))
       quiet += .seconds(1)
       let now = cache.watcherCount
+      let replacements = cache.replacementCount
       let leaving = now < streams
+      let changing = replacements > replaced
       if leaving { departed = true }
-      if (departed && !leaving) || quiet >= .seconds(60) {
+      churned += replacements - replaced
+      if (departed && !leaving) || (churned >= wideChange && !changing) || quiet >= .seconds(60) {
         trim(logger)
         departed = false
+        churned = 0
         quiet = .zero
+      } else if !changing && churned < wideChange {
+        churned = 0
       }
       streams = now
+      replaced = replacements
     }
   }
 
