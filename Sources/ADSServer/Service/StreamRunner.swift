@@ -1,17 +1,16 @@
 public import ADSProtocol
-import AsyncAlgorithms
 import EnvoyAPI
 import GRPCCore
 import Logging
 import ResourceCache
 
 /// Drives one ADS stream: merges the client's requests and the node's snapshot feed into one
-/// ordered sequence of inputs for the state machine, and writes what it plans.
+/// sequence of inputs for the state machine, and writes what it plans.
 ///
-/// Nothing a client does can grow the stream's memory: inputs pass through a channel that holds
-/// one element per producer, so a client that sends faster than the stream proceeds (for example
+/// Nothing a client does can grow the stream's memory: inputs pass through a ``StreamInbox``
+/// that holds one request, so a client that sends faster than the stream proceeds (for example
 /// while it does not read what it was sent) is held back by HTTP/2 flow control, and snapshots
-/// wait in the cache's latest-wins feed, where a newer one replaces an older one.
+/// wait in the cache's latest-wins feed and the inbox, where a newer one replaces an older one.
 struct StreamRunner {
   let variant: XDSVariant
   let cache: SnapshotCache
@@ -23,19 +22,14 @@ struct StreamRunner {
   /// Whether a node id is a proxy of the catalog (nil: no catalog yet).
   var membership: @Sendable (String) -> Bool?
 
-  private enum Input: Sendable {
-    case request(Envoy_Config_Core_V3_Node?, ADSProtocol.ClientRequest)
-    case snapshot(Snapshot)
-    case closed
-    case failed(any Error)
-  }
+  private typealias Inbox = StreamInbox<(Envoy_Config_Core_V3_Node?, ADSProtocol.ClientRequest), Snapshot>
 
   func run<Request: Sendable>(
     requests: RPCAsyncSequence<Request, any Error>,
     decode: @escaping @Sendable (Request) throws(RPCError) -> (Envoy_Config_Core_V3_Node?, ADSProtocol.ClientRequest),
     write: (PlannedResponse) async throws -> Void
   ) async throws {
-    let inputs = AsyncChannel<Input>()
+    let inputs = Inbox()
     defer { inputs.finish() }
     var nodeID: String?
     var ticket: StreamAdmission.Ticket?
@@ -50,22 +44,21 @@ struct StreamRunner {
       group.addTask {
         do {
           for try await message in requests {
-            let (node, request) = try decode(message)
-            await inputs.send(.request(node, request))
+            await inputs.send(try decode(message))
           }
-          await inputs.send(.closed)
+          inputs.end(.closed)
         } catch {
-          await inputs.send(.failed(error))
+          inputs.end(.failed(error))
         }
       }
       defer { group.cancelAll() }
 
       var machine = ADSStreamState(variant: variant)
       var logger = logger
-      loop: for await input in inputs {
+      loop: while let input = await inputs.next() {
         let step: StreamStep
         switch input {
-        case .request(let node, let request):
+        case .request(let (node, request)):
           if nodeID == nil {
             guard let node, !node.id.isEmpty else {
               throw RPCError(
@@ -89,7 +82,7 @@ struct StreamRunner {
                 for await reason in admitted.shed {
                   logger.info("xDS stream ended to rebalance", metadata: ["reason": "\(reason)"])
                   status.refused(node.id, .rebalance, reason)
-                  await inputs.send(.failed(RPCError(code: .resourceExhausted, message: reason)))
+                  inputs.end(.failed(RPCError(code: .resourceExhausted, message: reason)))
                 }
               }
             }
@@ -98,7 +91,7 @@ struct StreamRunner {
             status.connected(node.id, variant: variant)
             logger.info("xDS stream opened", metadata: ["envoy": "\(node.userAgentDescription)"])
             group.addTask { [cache] in
-              for await snapshot in cache.updates(for: node.id) { await inputs.send(.snapshot(snapshot)) }
+              for await snapshot in cache.updates(for: node.id) { inputs.offer(snapshot) }
             }
             if membership(node.id) != true {
               // Not a proxy of the catalog (yet): served if it registers within the grace, else told.
@@ -111,7 +104,7 @@ struct StreamRunner {
                     let reason = Self.unknownNodeMessage(node.id, after: grace)
                     logger.warning("xDS stream ended: unknown node id", metadata: ["reason": "\(reason)"])
                     status.refused(node.id, .unknownNode, reason)
-                    await inputs.send(.failed(RPCError(code: .notFound, message: reason)))
+                    inputs.end(.failed(RPCError(code: .notFound, message: reason)))
                     return
                   case nil:
                     try? await Task.sleep(for: .seconds(1))  // no catalog yet: nothing to judge by
@@ -128,7 +121,7 @@ struct StreamRunner {
                   if let reason = await authorization.authorizer.denial(nodeID: node.id, credentials: credentials) {
                     logger.warning("xDS stream ended: no longer authorized", metadata: ["reason": "\(reason)"])
                     status.refused(node.id, .unauthorized, reason)
-                    await inputs.send(.failed(RPCError(code: .permissionDenied, message: reason)))
+                    inputs.end(.failed(RPCError(code: .permissionDenied, message: reason)))
                     return
                   }
                 }
@@ -136,7 +129,7 @@ struct StreamRunner {
             }
           }
           step = machine.receive(request)
-        case .snapshot(let snapshot):
+        case .update(let snapshot):
           step = machine.receive(snapshot)
         case .closed:
           logger.info("xDS stream closed by the client")
