@@ -108,10 +108,8 @@ public final class XDSStatusBoard: Sendable {
     let event = Event(kind: .refused, detail: message, at: at)
     nodes.withLock { nodes in
       guard known || nodes[nodeID] != nil else { return }
-      var node = nodes[nodeID] ?? NodeStatus()
-      node.refusedStreams += 1
-      append(event, to: &node)
-      nodes[nodeID] = node
+      nodes[nodeID, default: NodeStatus()].refusedStreams += 1
+      append(event, to: &nodes[nodeID, default: NodeStatus()])
     }
   }
 
@@ -208,12 +206,12 @@ public final class XDSStatusBoard: Sendable {
     }
   }
 
+  /// Changes the node's entry in place: a copy would share its history, so appending to it
+  /// would copy the whole history (every response and ACK of every stream did).
   private func update(_ nodeID: String, _ event: Event, _ change: (inout NodeStatus) -> Void) {
     nodes.withLock { nodes in
-      var node = nodes[nodeID] ?? NodeStatus()
-      change(&node)
-      append(event, to: &node)
-      nodes[nodeID] = node
+      change(&nodes[nodeID, default: NodeStatus()])
+      append(event, to: &nodes[nodeID, default: NodeStatus()])
     }
   }
 
