@@ -21,6 +21,12 @@ public struct ADSStreamState: Sendable {
   private var types: [ResourceType: TypeSubscription] = [:]
   private var snapshot: Snapshot?
   private var nonceCounter = 0
+  /// Counts changes to the client's clusters and endpoints, and `warm` is the last time
+  /// ``isHeld(_:_:)`` found every cluster warm: while the snapshot's clusters and endpoints and
+  /// the client's stay as they were, that answer stands (a stream that many snapshots pass
+  /// through would otherwise look every cluster and its endpoints up for each listener push).
+  private var warmthEpoch = 0
+  private var warm: (clusters: String, endpoints: String, epoch: Int)?
 
   public init(variant: XDSVariant) {
     self.variant = variant
@@ -29,13 +35,15 @@ public struct ADSStreamState: Sendable {
   /// Handles one request from the client.
   public mutating func receive(_ request: ClientRequest) -> StreamStep {
     var step = StreamStep()
-    var sub = types[request.type] ?? TypeSubscription()
     let nonce = request.responseNonce
 
-    if variant == .stateOfTheWorld, !nonce.isEmpty, nonce != sub.lastNonce {
+    if variant == .stateOfTheWorld, !nonce.isEmpty, nonce != types[request.type]?.lastNonce {
       step.events.append(.staleNonceIgnored(request.type, nonce: nonce))
       return step
     }
+    // Taken out while it changes: a copy would share its tables with the map, and the first
+    // change to one (every ACK changes `known`) would copy the whole table.
+    var sub = types.removeValue(forKey: request.type) ?? TypeSubscription()
     if let inFlight = sub.inFlight, !nonce.isEmpty, nonce == inFlight.nonce {
       step.events.append(Self.settle(&sub, inFlight, type: request.type, error: request.errorMessage))
     }
@@ -50,6 +58,7 @@ public struct ADSStreamState: Sendable {
     }
     sub.requested = true
     types[request.type] = sub
+    if request.type == .cluster || request.type == .endpoint { warmthEpoch += 1 }
     step.responses = pump()
     return step
   }
@@ -87,13 +96,13 @@ public struct ADSStreamState: Sendable {
     guard let snapshot else { return [] }
     var responses: [PlannedResponse] = []
     for type in ResourceType.allCases {
-      guard let current = types[type], current.requested, current.inFlight == nil,
-        current.plannedVersion != snapshot.version(type) || !current.forced.isEmpty, !isHeld(type, snapshot)
+      // Read and changed where it is kept (a copy of a subscription retains all its tables).
+      guard let index = types.index(forKey: type), types.values[index].requested, types.values[index].inFlight == nil,
+        types.values[index].plannedVersion != snapshot.version(type) || !types.values[index].forced.isEmpty,
+        !isHeld(type, snapshot)
       else { continue }
-      var sub = current
-      let response = plan(type, &sub, snapshot)
-      sub.plannedVersion = snapshot.version(type)
-      types[type] = sub
+      let response = Self.plan(type, &types.values[index], snapshot, variant: variant, nonceCounter: &nonceCounter)
+      types.values[index].plannedVersion = snapshot.version(type)
       guard let response else { continue }
       responses.append(response)
       if type == .cluster { refreshEndpoints(after: response) }
@@ -101,8 +110,9 @@ public struct ADSStreamState: Sendable {
     return responses
   }
 
-  private mutating func plan(
-    _ type: ResourceType, _ sub: inout TypeSubscription, _ snapshot: Snapshot
+  private static func plan(
+    _ type: ResourceType, _ sub: inout TypeSubscription, _ snapshot: Snapshot, variant: XDSVariant,
+    nonceCounter: inout Int
   )
     -> PlannedResponse?
   {
@@ -144,7 +154,8 @@ public struct ADSStreamState: Sendable {
   /// Envoy rebuilds a changed cluster and waits for a fresh endpoint response to warm it, even
   /// when the endpoints are the same; forget that the client holds them so they are sent again.
   private mutating func refreshEndpoints(after response: PlannedResponse) {
-    guard var endpoints = types[.endpoint], let clusters = types[.cluster] else { return }
+    guard types[.endpoint] != nil, let clusters = types[.cluster] else { return }
+    var endpoints = types.removeValue(forKey: .endpoint)!
     for cluster in response.resources where clusters.known[cluster.name] != cluster.version {
       for reference in cluster.references where reference.type == .endpoint {
         endpoints.known[reference.name] = nil
@@ -153,14 +164,27 @@ public struct ADSStreamState: Sendable {
       }
     }
     types[.endpoint] = endpoints
+    warmthEpoch += 1
   }
 
   /// Listeners and routes wait while clusters or endpoints are in flight, or while a cluster the
   /// client holds still waits for its endpoints: a route must never reach a cluster that is not
   /// warm yet.
-  private func isHeld(_ type: ResourceType, _ snapshot: Snapshot) -> Bool {
+  private mutating func isHeld(_ type: ResourceType, _ snapshot: Snapshot) -> Bool {
     guard type == .listener || type == .route else { return false }
     if types[.cluster]?.inFlight != nil || types[.endpoint]?.inFlight != nil { return true }
+    let versions = (snapshot.version(.cluster), snapshot.version(.endpoint))
+    if let warm, warm == (versions.0, versions.1, warmthEpoch) { return false }
+    guard clustersWaitForEndpoints(snapshot) else {
+      warm = (versions.0, versions.1, warmthEpoch)
+      return false
+    }
+    return true
+  }
+
+  /// Whether a cluster the client holds, as the snapshot has it, waits for endpoints the client
+  /// does not hold yet.
+  private func clustersWaitForEndpoints(_ snapshot: Snapshot) -> Bool {
     guard let clusters = types[.cluster] else { return false }
     let endpoints = types[.endpoint] ?? TypeSubscription()
     for (name, version) in clusters.known {
