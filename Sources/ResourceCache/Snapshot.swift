@@ -28,6 +28,8 @@ public struct Snapshot: Sendable, Equatable {
     for resource in resources.values { grouped[resource.type.rawValue].append(resource) }
     var byType: [ResourceType: [String: EncodedResource]] = [:]
     var versions: [ResourceType: String] = [:]
+    /// Types whose table was built here (all of them without a previous snapshot).
+    var rebuilt = Set<ResourceType>()
     for type in ResourceType.allCases {
       let list = grouped[type.rawValue]
       // Names are distinct (they are keys): as many, all found with their versions, is the same.
@@ -43,11 +45,17 @@ public struct Snapshot: Sendable, Equatable {
       for resource in list { table[resource.name] = resource }
       if !table.isEmpty { byType[type] = table }
       versions[type] = Self.typeVersion(table)
+      rebuilt.insert(type)
     }
+    // A reference between two kept tables still resolves, as it did in the previous snapshot.
     var missing: [String] = []
-    for resource in resources.values {
-      for reference in resource.references where byType[reference.type]?[reference.name] == nil {
-        missing.append("\(resource.type)/\(resource.name) refers to missing \(reference)")
+    for type in ResourceType.allCases where !rebuilt.isEmpty {
+      let checksAll = rebuilt.contains(type)
+      for resource in grouped[type.rawValue] {
+        for reference in resource.references
+        where (checksAll || rebuilt.contains(reference.type)) && byType[reference.type]?[reference.name] == nil {
+          missing.append("\(resource.type)/\(resource.name) refers to missing \(reference)")
+        }
       }
     }
     guard missing.isEmpty else {
