@@ -152,6 +152,13 @@ struct SnapshotCacheTests {
       }
     }
     #expect(throws: SnapshotError.self) { try Snapshot(keyed([raw(.listener, "l", "1", refs: [ResourceKey(.route, "x")])]), reusing: first) }
+
+    // A kept table's references into one built anew are checked again.
+    let wired = [raw(.cluster, "c", "1", refs: [ResourceKey(.endpoint, "c")]), raw(.endpoint, "c", "1")]
+    let whole = try Snapshot(keyed(wired), reusing: nil)
+    let error = #expect(throws: SnapshotError.self) { try Snapshot(keyed([wired[0]]), reusing: whole) }
+    #expect(error?.code == .missingReference)
+    #expect(try Snapshot(keyed([wired[0], raw(.endpoint, "c", "2")]), reusing: whole).version(.cluster) == whole.version(.cluster))
   }
 
   @Test("setting an identical snapshot notifies nobody; a new one reaches every watcher")
