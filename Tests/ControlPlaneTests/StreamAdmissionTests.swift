@@ -1,3 +1,4 @@
+@testable import ADSProtocol
 @testable import ADSServer
 import Foundation
 import GRPCCore
@@ -119,6 +120,26 @@ struct StreamAdmissionTests {
     #expect(status.status(of: "api-sidecar-proxy")?.refusedStreams == 1)
     #expect(status.forget(disconnectedBefore: Date()) == 1)
     #expect(status.count == 0)
+  }
+
+  @Test("a node's history keeps the newest events, each naming at most 512 bytes of resources")
+  func boundedHistory() throws {
+    let status = XDSStatusBoard(historyLimit: 3)
+    let clusters = (0..<1_000).map {
+      EncodedResource(type: .cluster, name: "cluster-\($0).default.dc1.internal.example.consul", bytes: Data([UInt8($0 % 256)]))
+    }
+    for round in 0..<5 {
+      status.sent("gw", PlannedResponse(type: .cluster, nonce: "\(round)", version: "v\(round)", resources: clusters, removed: []))
+    }
+    let history = try #require(status.status(of: "gw")).history
+    #expect(history.map(\.nonce) == ["2", "3", "4"])
+    let detail = try #require(history.last?.detail)
+    #expect(detail.utf8.count <= XDSStatusBoard.detailLimit + 16)
+    #expect(detail.hasPrefix("cluster-0.default.dc1.internal.example.consul,cluster-1."))
+    let shown = detail.split(separator: ",").dropLast().count
+    #expect(detail.hasSuffix(",(\(1_000 - shown) more)"), "\(detail)")
+    #expect(XDSStatusBoard.detail(["a", "b"]) == "a,b")
+    #expect(XDSStatusBoard.detail([]) == "")
   }
 }
 

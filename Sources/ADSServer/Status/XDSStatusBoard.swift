@@ -70,7 +70,10 @@ public final class XDSStatusBoard: Sendable {
   private let kindOf: @Sendable (String) -> String?
 
   /// - Parameter kindOf: a node's proxy kind in the catalog (a metric label), nil if unknown.
-  public init(historyLimit: Int = 200, metrics: XDSMetrics = .none, kindOf: @escaping @Sendable (String) -> String? = { _ in nil }) {
+  /// - Parameter historyLimit: events kept per node (the newest). Every node keeps its own, so
+  ///   this times the mesh's size is what the board can hold: 50 covers the last changes and
+  ///   their answers, and `types` keeps each type's last rejection however old.
+  public init(historyLimit: Int = 50, metrics: XDSMetrics = .none, kindOf: @escaping @Sendable (String) -> String? = { _ in nil }) {
     self.historyLimit = historyLimit
     self.metrics = metrics
     self.kindOf = kindOf
@@ -150,7 +153,7 @@ public final class XDSStatusBoard: Sendable {
     let names = response.resources.map(\.name) + response.removed.map { "-" + $0 }
     let event = Event(
       kind: .sent, type: response.type.description, version: response.version,
-      nonce: response.nonce, detail: names.joined(separator: ","), at: Date())
+      nonce: response.nonce, detail: Self.detail(names), at: Date())
     update(nodeID, event) { node in
       node.types[response.type.description, default: TypeStatus()].responsesSent += 1
       node.types[response.type.description]!.lastSentVersion = response.version
@@ -159,6 +162,22 @@ public final class XDSStatusBoard: Sendable {
     }
     metrics.sent(response.type)
     learnKind(nodeID)
+  }
+
+  /// At most this many bytes of names per sent event (a gateway's clusters run to thousands).
+  public static let detailLimit = 512
+
+  /// The names, comma-separated, as many as fit in ``detailLimit``, then how many were left out.
+  static func detail(_ names: [String]) -> String {
+    var detail = ""
+    for (index, name) in names.enumerated() {
+      let separator = index == 0 ? "" : ","
+      guard detail.utf8.count + separator.utf8.count + name.utf8.count <= detailLimit else {
+        return detail + separator + "(\(names.count - index) more)"
+      }
+      detail += separator + name
+    }
+    return detail
   }
 
   /// A stream can open before its proxy is in the catalog: once it is, its streams count under
