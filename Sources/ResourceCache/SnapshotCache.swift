@@ -8,7 +8,7 @@ import Synchronization
 public final class SnapshotCache: Sendable {
   private struct State {
     var snapshots: [String: Snapshot] = [:]
-    var watchers: [String: [Int: AsyncStream<Snapshot>.Continuation]] = [:]
+    var watchers: [String: [Int: @Sendable (Snapshot) -> Void]] = [:]
     var nextWatcherID = 0
     /// The number of continuations in `watchers`, kept as they come and go (read every second).
     var watcherCount = 0
@@ -28,7 +28,8 @@ public final class SnapshotCache: Sendable {
       if state.snapshots[nodeID] == snapshot { return false }
       state.snapshots[nodeID] = snapshot
       state.replacements += 1
-      for watcher in state.watchers[nodeID, default: [:]].values { watcher.yield(snapshot) }
+      // Under the lock, so two sets of one node reach its watchers in order.
+      for deliver in state.watchers[nodeID, default: [:]].values { deliver(snapshot) }
       return true
     }
   }
@@ -47,25 +48,34 @@ public final class SnapshotCache: Sendable {
     state.withLock { $0.snapshots.keys.sorted() }
   }
 
-  /// The node's current snapshot (if any) followed by every later one. Only the newest
-  /// undelivered snapshot is kept: a slow stream skips intermediate states instead of queueing.
-  public func updates(for nodeID: String) -> AsyncStream<Snapshot> {
-    let (stream, continuation) = AsyncStream.makeStream(
-      of: Snapshot.self, bufferingPolicy: .bufferingNewest(1))
+  /// Hands `deliver` the node's current snapshot (if any), then every later one, until the
+  /// returned function is called. It runs on the setter's thread under the cache's lock, so it
+  /// must only hand the snapshot on (an ADS stream puts it in its inbox, where a newer one
+  /// replaces it): a stream needs no task of its own to wait for snapshots.
+  public func watch(_ nodeID: String, _ deliver: @escaping @Sendable (Snapshot) -> Void) -> @Sendable () -> Void {
     let id = state.withLock { state in
       let id = state.nextWatcherID
       state.nextWatcherID += 1
-      state.watchers[nodeID, default: [:]][id] = continuation
+      state.watchers[nodeID, default: [:]][id] = deliver
       state.watcherCount += 1
-      if let current = state.snapshots[nodeID] { continuation.yield(current) }
+      if let current = state.snapshots[nodeID] { deliver(current) }
       return id
     }
-    continuation.onTermination = { [weak self] _ in
+    return { [weak self] in
       self?.state.withLock { state in
         if state.watchers[nodeID]?.removeValue(forKey: id) != nil { state.watcherCount -= 1 }
         if state.watchers[nodeID]?.isEmpty == true { state.watchers[nodeID] = nil }
       }
     }
+  }
+
+  /// The node's current snapshot (if any) followed by every later one. Only the newest
+  /// undelivered snapshot is kept: a slow reader skips intermediate states instead of queueing.
+  public func updates(for nodeID: String) -> AsyncStream<Snapshot> {
+    let (stream, continuation) = AsyncStream.makeStream(
+      of: Snapshot.self, bufferingPolicy: .bufferingNewest(1))
+    let stop = watch(nodeID) { continuation.yield($0) }
+    continuation.onTermination = { _ in stop() }
     return stream
   }
 

@@ -10,7 +10,7 @@ import ResourceCache
 /// Nothing a client does can grow the stream's memory: inputs pass through a ``StreamInbox``
 /// that holds one request, so a client that sends faster than the stream proceeds (for example
 /// while it does not read what it was sent) is held back by HTTP/2 flow control, and snapshots
-/// wait in the cache's latest-wins feed and the inbox, where a newer one replaces an older one.
+/// go straight from the cache into the inbox, where a newer one replaces an older one.
 struct StreamRunner {
   let variant: XDSVariant
   let cache: SnapshotCache
@@ -31,6 +31,8 @@ struct StreamRunner {
   ) async throws {
     let inputs = Inbox()
     defer { inputs.finish() }
+    var stopWatching: (@Sendable () -> Void)?
+    defer { stopWatching?() }
     var nodeID: String?
     var ticket: StreamAdmission.Ticket?
     defer {
@@ -90,9 +92,7 @@ struct StreamRunner {
             logger[metadataKey: "node"] = "\(node.id)"
             status.connected(node.id, variant: variant)
             logger.info("xDS stream opened", metadata: ["envoy": "\(node.userAgentDescription)"])
-            group.addTask { [cache] in
-              for await snapshot in cache.updates(for: node.id) { inputs.offer(snapshot) }
-            }
+            stopWatching = cache.watch(node.id) { inputs.offer($0) }
             if membership(node.id) != true {
               // Not a proxy of the catalog (yet): served if it registers within the grace, else told.
               group.addTask { [membership, status, logger, grace = admission.limits.unknownNodeGrace] in
