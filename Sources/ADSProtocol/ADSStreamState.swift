@@ -154,8 +154,7 @@ public struct ADSStreamState: Sendable {
   /// Envoy rebuilds a changed cluster and waits for a fresh endpoint response to warm it, even
   /// when the endpoints are the same; forget that the client holds them so they are sent again.
   private mutating func refreshEndpoints(after response: PlannedResponse) {
-    guard types[.endpoint] != nil, let clusters = types[.cluster] else { return }
-    var endpoints = types.removeValue(forKey: .endpoint)!
+    guard let clusters = types[.cluster], var endpoints = types.removeValue(forKey: .endpoint) else { return }
     for cluster in response.resources where clusters.known[cluster.name] != cluster.version {
       for reference in cluster.references where reference.type == .endpoint {
         endpoints.known[reference.name] = nil
@@ -173,13 +172,11 @@ public struct ADSStreamState: Sendable {
   private mutating func isHeld(_ type: ResourceType, _ snapshot: Snapshot) -> Bool {
     guard type == .listener || type == .route else { return false }
     if types[.cluster]?.inFlight != nil || types[.endpoint]?.inFlight != nil { return true }
-    let versions = (snapshot.version(.cluster), snapshot.version(.endpoint))
-    if let warm, warm == (versions.0, versions.1, warmthEpoch) { return false }
-    guard clustersWaitForEndpoints(snapshot) else {
-      warm = (versions.0, versions.1, warmthEpoch)
-      return false
-    }
-    return true
+    let now = (clusters: snapshot.version(.cluster), endpoints: snapshot.version(.endpoint), epoch: warmthEpoch)
+    if let warm, warm == now { return false }
+    if clustersWaitForEndpoints(snapshot) { return true }
+    warm = now
+    return false
   }
 
   /// Whether a cluster the client holds, as the snapshot has it, waits for endpoints the client

@@ -49,7 +49,7 @@ public struct Snapshot: Sendable, Equatable {
     }
     // A reference between two kept tables still resolves, as it did in the previous snapshot.
     var missing: [String] = []
-    for type in ResourceType.allCases where !rebuilt.isEmpty {
+    for type in ResourceType.allCases where !rebuilt.isEmpty {  // nothing rebuilt: nothing to check
       let checksAll = rebuilt.contains(type)
       for resource in grouped[type.rawValue] {
         for reference in resource.references

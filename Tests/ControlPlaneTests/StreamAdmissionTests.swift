@@ -138,8 +138,8 @@ struct StreamAdmissionTests {
     #expect(detail.hasPrefix("cluster-0.default.dc1.internal.example.consul,cluster-1."))
     let shown = detail.split(separator: ",").dropLast().count
     #expect(detail.hasSuffix(",(\(1_000 - shown) more)"), "\(detail)")
-    #expect(XDSStatusBoard.detail(["a", "b"]) == "a,b")
-    #expect(XDSStatusBoard.detail([]) == "")
+    #expect(XDSStatusBoard.detail(["a", "b"], count: 2) == "a,b")
+    #expect(XDSStatusBoard.detail([], count: 0) == "")
   }
 }
 

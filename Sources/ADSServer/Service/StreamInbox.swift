@@ -94,19 +94,19 @@ final class StreamInbox<Request: Sendable, Update: Sendable>: Sendable {
   }
 
   /// A new snapshot for the loop, replacing one it has not taken yet.
-  func offer(_ update: Update) { deliver(.update(update)) }
+  func offer(_ update: Update) { deliver { $0.update = update } }
 
-  /// The client closed its side, or the stream must end with an error; the first one is kept.
-  func end(_ item: Item) { deliver(item) }
+  /// The client closed its side; the loop sees it after what is waiting.
+  func close() { deliver { if $0.ending == nil { $0.ending = .closed } } }
 
-  private func deliver(_ item: Item) {
+  /// The stream must end with an error, before anything still waiting; the first ending is kept.
+  func fail(_ error: any Error) { deliver { if $0.ending == nil { $0.ending = .failed(error) } } }
+
+  /// Applies `change` and hands the loop its next item if it waits.
+  private func deliver(_ change: (inout State) -> Void) {
     let (taker, next, sender) = state.withLock { state -> (CheckedContinuation<Item?, Never>?, Item?, CheckedContinuation<Void, Never>?) in
       guard !state.finished else { return (nil, nil, nil) }
-      switch item {
-      case .update(let update): state.update = update
-      case .request: return (nil, nil, nil)
-      case .closed, .failed: if state.ending == nil { state.ending = item }
-      }
+      change(&state)
       guard let taker = state.taker else { return (nil, nil, nil) }
       let (next, sender) = state.take()
       guard let next else { return (nil, nil, sender) }

@@ -48,9 +48,9 @@ struct StreamRunner {
           for try await message in requests {
             await inputs.send(try decode(message))
           }
-          inputs.end(.closed)
+          inputs.close()
         } catch {
-          inputs.end(.failed(error))
+          inputs.fail(error)
         }
       }
       defer { group.cancelAll() }
@@ -84,7 +84,7 @@ struct StreamRunner {
                 for await reason in admitted.shed {
                   logger.info("xDS stream ended to rebalance", metadata: ["reason": "\(reason)"])
                   status.refused(node.id, .rebalance, reason)
-                  inputs.end(.failed(RPCError(code: .resourceExhausted, message: reason)))
+                  inputs.fail(RPCError(code: .resourceExhausted, message: reason))
                 }
               }
             }
@@ -104,7 +104,7 @@ struct StreamRunner {
                     let reason = Self.unknownNodeMessage(node.id, after: grace)
                     logger.warning("xDS stream ended: unknown node id", metadata: ["reason": "\(reason)"])
                     status.refused(node.id, .unknownNode, reason)
-                    inputs.end(.failed(RPCError(code: .notFound, message: reason)))
+                    inputs.fail(RPCError(code: .notFound, message: reason))
                     return
                   case nil:
                     try? await Task.sleep(for: .seconds(1))  // no catalog yet: nothing to judge by
@@ -121,7 +121,7 @@ struct StreamRunner {
                   if let reason = await authorization.authorizer.denial(nodeID: node.id, credentials: credentials) {
                     logger.warning("xDS stream ended: no longer authorized", metadata: ["reason": "\(reason)"])
                     status.refused(node.id, .unauthorized, reason)
-                    inputs.end(.failed(RPCError(code: .permissionDenied, message: reason)))
+                    inputs.fail(RPCError(code: .permissionDenied, message: reason))
                     return
                   }
                 }

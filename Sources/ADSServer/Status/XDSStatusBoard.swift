@@ -150,10 +150,10 @@ public final class XDSStatusBoard: Sendable {
   }
 
   func sent(_ nodeID: String, _ response: PlannedResponse) {
-    let names = response.resources.map(\.name) + response.removed.map { "-" + $0 }
+    let names = response.resources.lazy.map(\.name) + response.removed.lazy.map { "-" + $0 }
     let event = Event(
       kind: .sent, type: response.type.description, version: response.version,
-      nonce: response.nonce, detail: Self.detail(names), at: Date())
+      nonce: response.nonce, detail: Self.detail(names, count: response.resources.count + response.removed.count), at: Date())
     update(nodeID, event) { node in
       node.types[response.type.description, default: TypeStatus()].responsesSent += 1
       node.types[response.type.description]!.lastSentVersion = response.version
@@ -167,13 +167,14 @@ public final class XDSStatusBoard: Sendable {
   /// At most this many bytes of names per sent event (a gateway's clusters run to thousands).
   public static let detailLimit = 512
 
-  /// The names, comma-separated, as many as fit in ``detailLimit``, then how many were left out.
-  static func detail(_ names: [String]) -> String {
+  /// The `count` names, comma-separated, as many as fit in ``detailLimit``, then how many were
+  /// left out (the rest are not read).
+  static func detail(_ names: some Sequence<String>, count: Int) -> String {
     var detail = ""
     for (index, name) in names.enumerated() {
       let separator = index == 0 ? "" : ","
       guard detail.utf8.count + separator.utf8.count + name.utf8.count <= detailLimit else {
-        return detail + separator + "(\(names.count - index) more)"
+        return detail + separator + "(\(count - index) more)"
       }
       detail += separator + name
     }
